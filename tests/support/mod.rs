@@ -8,5 +8,6 @@ pub mod claude;
 pub mod fixtures;
 pub mod mock_api;
 pub mod paths;
+pub mod procs;
 pub mod pty;
 pub mod world;
