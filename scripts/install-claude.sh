@@ -5,12 +5,12 @@
 #   scripts/install-claude.sh [PREFIX]
 #   export SEANCE_TEST_CLAUDE="$(scripts/install-claude.sh)"
 #
-# PREFIX defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/seance/claude-<version>. A prefix
-# that already holds the right version is reused. SEANCE_CLAUDE_VERSION overrides the pin.
+# PREFIX defaults to target/claude-cli in this repository (ignored by git). A prefix that
+# already holds the right version is reused. SEANCE_CLAUDE_VERSION overrides the pin.
 set -euo pipefail
 
 version="${SEANCE_CLAUDE_VERSION:-2.1.197}"
-prefix="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/seance/claude-$version}"
+prefix="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/claude-cli}"
 
 say() { echo "install-claude: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }

@@ -22,13 +22,18 @@ pub fn require_claude(test: &str) -> Option<PathBuf> {
     let found = locate_claude();
     let Some(path) = found else {
         let msg = format!(
-            "real-claude test `{test}` needs the claude CLI: set {CLAUDE_ENV}=/path/to/claude \
-             or put `claude` on PATH"
+            "no claude CLI (first: `{test}`); set {CLAUDE_ENV}=/path/to/claude, put `claude` \
+             on PATH, or run scripts/test"
         );
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{msg} (CI=true: refusing to skip)");
         }
-        eprintln!("SKIPPED: {msg}");
+        // Once per test binary, and past libtest's capture of eprintln!, so it is seen.
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED real-claude tests: {msg}");
+        });
         return None;
     };
     if let Some(dir) = std::env::var_os(RAN_DIR_ENV) {
