@@ -663,3 +663,60 @@ fn regenerate_real_fixtures() {
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/real");
     support::fixtures::regenerate(&world, &out);
 }
+
+/// The committed transcripts in `fixtures/real/` (written by the real CLI) are listed the
+/// way `fixtures/real/manifest.json` says. Needs no claude: it runs everywhere.
+#[test]
+fn fixtures_real_listed_as_manifest_says() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/real");
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures.join("manifest.json")).expect("read manifest"),
+    )
+    .expect("manifest is JSON");
+    let temp = tempfile::tempdir().expect("temp dir");
+    let root = temp.path().canonicalize().expect("canonicalize");
+    let copy = |name: &str| {
+        let from = fixtures.join("accounts").join(name);
+        for entry in walkdir::WalkDir::new(&from) {
+            let entry = entry.expect("walk fixtures");
+            let to = root
+                .join(name)
+                .join(entry.path().strip_prefix(&from).expect("under"));
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&to).expect("mkdir");
+            } else {
+                std::fs::copy(entry.path(), &to).expect("copy fixture");
+            }
+        }
+        root.join(name)
+    };
+    let (work, home) = (copy("work"), copy("home"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seance"));
+    cmd.env_clear()
+        .env("HOME", root.join("home-dir"))
+        .env("XDG_CACHE_HOME", root.join("cache"))
+        .env("XDG_STATE_HOME", root.join("state"))
+        .env("CLAUDE_CONFIG_DIR", &work)
+        .env("SEANCE_ACCOUNT_DIRS", &home)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(&root)
+        .args(["--json", "-n", "0"]);
+    let done = support::claude::run_with_deadline(&mut cmd, Duration::from_secs(60));
+    done.assert_success("seance --json -n 0");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&done.stdout).expect("JSON array");
+    let sessions = manifest["sessions"].as_array().expect("sessions");
+    assert_eq!(rows.len(), sessions.len(), "{rows:#?}");
+    for want in sessions {
+        let row = rows
+            .iter()
+            .find(|r| r["session_id"] == want["id"])
+            .unwrap_or_else(|| panic!("{} is listed: {rows:#?}", want["id"]));
+        for key in ["account", "cwd", "title"] {
+            assert_eq!(row[key], want[key], "{key} of {row:#}");
+        }
+        assert_eq!(row["current_account"], want["account"] == "work", "{row:#}");
+        if want["git_branch"] != "HEAD" {
+            assert_eq!(row["git_branch"], want["git_branch"], "{row:#}");
+        }
+    }
+}
