@@ -133,7 +133,7 @@ fn real_interactive_talk_in_pty() {
     let mut cmd = world.seance_cmd(&alpha, &[&beta], &elsewhere);
     cmd.args(["--talk", &made.id]);
     let mut pty = Pty::spawn(cmd);
-    pty.expect("❯", SCREEN);
+    pty.expect_claude_prompt(SCREEN);
     assert_eq!(
         alpha.links().len(),
         1,
@@ -378,7 +378,7 @@ fn real_sigterm_ends_claude_and_unlinks() {
     let mut cmd = world.seance_cmd(&alpha, &[&beta], &project);
     cmd.args(["--talk", &made.id]);
     let mut pty = Pty::spawn(under_shell(&cmd));
-    pty.expect("❯", SCREEN);
+    pty.expect_claude_prompt(SCREEN);
     let seance = procs::only_child(pty.pid(), Duration::from_secs(10));
     let claude = procs::only_child(seance, Duration::from_secs(10));
     assert_eq!(alpha.links().len(), 1, "the link exists while claude runs");
@@ -399,7 +399,7 @@ fn talk_and_kill(world: &World, alpha: &Account, beta: &Account, id: &str, cwd: 
     let mut cmd = world.seance_cmd(alpha, &[beta], cwd);
     cmd.args(["--talk", id]);
     let mut pty = Pty::spawn(cmd);
-    pty.expect("❯", SCREEN);
+    pty.expect_claude_prompt(SCREEN);
     let seance = pty.pid();
     let claude = procs::only_child(seance, Duration::from_secs(10));
     procs::signal(claude, libc::SIGKILL);
@@ -498,7 +498,7 @@ fn real_listing_shows_real_sessions() {
     alpha.trust(&talk_dir);
     let before = alpha.transcripts();
     let mut pty = Pty::spawn(world.claude_cmd(&alpha, &talk_dir));
-    pty.expect("❯", SCREEN);
+    pty.expect_claude_prompt(SCREEN);
     pty.settle(Duration::from_millis(500));
     pty.send_line("Talked by hand. CANARY-63");
     pty.expect("MARKERS: CANARY-63", SCREEN);

@@ -93,7 +93,7 @@ fn interactive_renamed(world: &World, account: &Account, dir: &Path) -> String {
     let before = account.transcripts();
     let mut pty = Pty::spawn(world.claude_cmd(account, dir));
     let wait = Duration::from_secs(60);
-    pty.expect("❯", wait);
+    pty.expect_claude_prompt(wait);
     pty.settle(Duration::from_millis(500));
     pty.send_line("Note: the lantern is in the shed. CANARY-102");
     pty.expect("MARKERS: CANARY-102", wait);

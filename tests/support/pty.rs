@@ -88,6 +88,13 @@ impl Pty {
         }
     }
 
+    /// Waits for claude's input box: the `❯` prompt, then the `? for shortcuts` hint
+    /// under it, which appears once the TUI accepts typing.
+    pub fn expect_claude_prompt(&mut self, limit: Duration) {
+        self.expect("❯", limit);
+        self.expect("? for shortcuts", limit);
+    }
+
     /// Types `line` and, after a pause so the TUI does not take it for a paste, Enter.
     pub fn send_line(&mut self, line: &str) {
         self.session
