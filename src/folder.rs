@@ -196,4 +196,45 @@ mod tests {
                 .join(project_folder_name(Path::new(&path)))
         );
     }
+
+    /// A second, deliberately naive reading of the rule: per char, `len_utf16` dashes.
+    fn reference(path: &str) -> String {
+        let mut out = String::new();
+        for c in path.chars() {
+            if c.is_ascii_alphanumeric() {
+                out.push(c);
+            } else {
+                out.extend(std::iter::repeat_n('-', c.len_utf16()));
+            }
+        }
+        if out.chars().count() > 200 {
+            let mut h: i32 = 0;
+            for u in path.encode_utf16() {
+                h = h.wrapping_mul(31).wrapping_add(u as i32);
+            }
+            let hash = base36((h as i64).unsigned_abs());
+            out = format!("{}-{hash}", out.chars().take(200).collect::<String>());
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matches_reference_around_the_limit(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::string_regex("[A-Za-z0-9]{1,40}").unwrap(),
+                    proptest::string::string_regex("[._ -]{1,3}").unwrap(),
+                    proptest::string::string_regex("[\\u{e0}-\\u{ff}\\u{4e00}-\\u{4e10}]{1,4}").unwrap(),
+                    proptest::string::string_regex("[\\u{1f600}-\\u{1f64f}\\u{10000}-\\u{10010}]{1,3}").unwrap(),
+                ],
+                1..40,
+            )
+        ) {
+            let path = format!("/{}", parts.join("/"));
+            let name = project_folder_name(Path::new(&path));
+            proptest::prop_assert_eq!(&name, &reference(&path));
+            proptest::prop_assert!(name.is_ascii());
+        }
+    }
 }

@@ -705,4 +705,73 @@ mod tests {
         assert_ne!(digest(b"abc"), digest(b"abd"));
         assert_ne!(digest(b""), digest(b"\0"));
     }
+
+    fn arb_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z\\u{e9}\\u{1f600} \"\\\\]{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(("[a-zA-Z]{1,6}", inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn arb_index() -> impl proptest::strategy::Strategy<Value = Object> {
+        use proptest::prelude::*;
+        let entry =
+            ("[a-f0-9]{1,8}", "/[a-z]{1,8}\\.jsonl", arb_value()).prop_map(|(id, path, extra)| {
+                obj(json!({"sessionId": id, "fullPath": path, "extra": extra}))
+            });
+        (
+            proptest::collection::vec(entry, 0..5),
+            proptest::collection::vec(("[a-zA-Z]{1,6}", arb_value()), 0..3),
+        )
+            .prop_map(|(entries, extra)| {
+                let mut doc = Object::new();
+                doc.insert("version".into(), json!(1));
+                for (k, v) in extra {
+                    doc.insert(k, v);
+                }
+                doc.insert(
+                    "entries".into(),
+                    Value::Array(entries.into_iter().map(Value::Object).collect()),
+                );
+                doc.insert("originalPath".into(), json!("/p"));
+                doc
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn add_then_undo_is_identity(
+            doc in arb_index(),
+            pretty in proptest::prelude::any::<bool>(),
+            newline in proptest::prelude::any::<bool>(),
+        ) {
+            let before = serialize(&doc, pretty, newline);
+            let e = entry_for_link(&source_entry(), Path::new("/link/x.jsonl")).unwrap();
+            let AddPlan::Write(after) = plan_add(Some(&before), &e, "/") else {
+                panic!("a valid index always takes a new entry");
+            };
+            let p = patched(Some(std::str::from_utf8(&before).unwrap()), &e, &after);
+            proptest::prop_assert_eq!(plan_undo(Some(&after), &p), UndoPlan::Write(before.clone()));
+            // After someone else rewrote it (reformatted), the content still comes back.
+            let reformatted = serialize(
+                &serde_json::from_slice::<Object>(&after).unwrap(),
+                !pretty,
+                !newline,
+            );
+            let UndoPlan::Write(undone) = plan_undo(Some(&reformatted), &p) else {
+                panic!("our entry is there to remove");
+            };
+            proptest::prop_assert_eq!(serde_json::from_slice::<Object>(&undone).unwrap(), doc);
+        }
+    }
 }
