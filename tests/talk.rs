@@ -481,3 +481,65 @@ fn two_concurrent_talks_share_one_link_until_the_last_leaves() {
     assert_eq!(w.ledger_len(), 0);
     assert_eq!(w.predecessor_snapshot(), before);
 }
+
+/// Interactive use: the terminal's ^C goes to the whole foreground process group, so
+/// claude gets it straight from the kernel; seance must not send it a second one (an
+/// interactive claude would take one ^C for two). A SIGINT sent to seance alone by a
+/// process is forwarded, once.
+#[test]
+fn terminal_ctrl_c_reaches_claude_once_and_kill_int_is_forwarded() {
+    use std::io::{Read, Write};
+    let w = World::new("proj");
+    let Some(claude) = origin_recording_standin(&w) else {
+        eprintln!("skipped: no python3 for the origin-recording stand-in");
+        return;
+    };
+    let Some((mut child, mut master)) = spawn_talk_in_pty(&w, ENTRY, &w.plan(&claude)) else {
+        eprintln!("skipped: no pseudo-terminal available");
+        return;
+    };
+    // Drain the terminal so nothing blocks on a full pty buffer.
+    let mut reader = master.try_clone().unwrap();
+    let drain = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        out
+    });
+    w.wait_ready(1);
+    master.write_all(b"\x03").unwrap();
+    let status = child.wait().unwrap();
+    drop(master);
+    let screen = text(&drain.join().unwrap());
+    assert_eq!(status.code(), Some(130), "{screen}");
+    let infos = values(&w.runs()[0], "SIGINFO")
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        infos,
+        [format!("{} {} 0", libc::SIGINT, libc::SI_KERNEL)],
+        "exactly one SIGINT, from the terminal: {screen}"
+    );
+    assert!(w.target_jsonl().is_empty());
+
+    // The same stand-in, SIGINT sent to seance by a process: forwarded once, by seance.
+    let w = World::new("proj");
+    let claude = origin_recording_standin(&w).unwrap();
+    let child = spawn_talk(&w, ENTRY, &w.plan(&claude), &w.cur, &[]);
+    w.wait_ready(1);
+    send_signal(child.id(), libc::SIGINT);
+    let seance_pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(
+        values(&w.runs()[0], "SIGINFO"),
+        [format!("{} {} {seance_pid}", libc::SIGINT, libc::SI_USER)]
+    );
+    assert!(w.target_jsonl().is_empty());
+}

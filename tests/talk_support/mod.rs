@@ -452,3 +452,104 @@ pub fn send_signal(pid: u32, sig: i32) {
     let r = unsafe { libc::kill(pid as libc::pid_t, sig) };
     assert_eq!(r, 0, "kill({pid}, {sig})");
 }
+
+/// Writes a stand-in claude in Python that records the origin of every SIGINT, SIGTERM
+/// and SIGHUP it gets (`SIGINFO=<signo> <si_code> <si_pid>`, via `sigtimedwait`), until
+/// one second after the first, then exits 130 (0 if none came within 20 s). `None` when
+/// there is no python3 to run it.
+pub fn origin_recording_standin(w: &World) -> Option<PathBuf> {
+    let python = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .or_else(|| {
+            let out = Command::new("sh")
+                .args(["-c", "command -v python3"])
+                .output()
+                .ok()?;
+            let p = text(&out.stdout).trim().to_owned();
+            (!p.is_empty()).then(|| PathBuf::from(p))
+        })?;
+    let path = w.root.join(format!("claude-py-{}", rand_suffix()));
+    let script = format!(
+        r#"#!{python}
+import os, signal, sys, time
+LOG = "{log}.%d" % os.getpid()
+SIGS = {{signal.SIGINT, signal.SIGTERM, signal.SIGHUP}}
+signal.pthread_sigmask(signal.SIG_BLOCK, SIGS)
+with open(LOG, "w") as f:
+    f.write("PID=%d\n" % os.getpid())
+open(LOG + ".ready", "w").close()
+got, first, deadline = [], None, time.time() + 20
+while time.time() < deadline and (first is None or time.time() < first + 1.0):
+    info = signal.sigtimedwait(SIGS, 0.05)
+    if info is not None:
+        got.append(info)
+        first = first or time.time()
+with open(LOG, "a") as f:
+    for i in got:
+        f.write("SIGINFO=%d %d %d\n" % (i.si_signo, i.si_code, i.si_pid))
+sys.exit(130 if got else 0)
+"#,
+        python = python.display(),
+        log = w.log.display(),
+    );
+    fs::write(&path, script).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    Some(path)
+}
+
+/// Starts a talk in a child process on a fresh pseudo-terminal, as its session leader
+/// with the terminal as its controlling tty (so it and claude form the foreground
+/// process group, as in an interactive shell). Returns the child and the terminal's
+/// master side; `None` when no pty can be had here.
+pub fn spawn_talk_in_pty(
+    w: &World,
+    entry_test: &str,
+    plan: &PlanSpec,
+) -> Option<(Child, fs::File)> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two fds; the null pointers mean default name/termios/size.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    if r != 0 {
+        return None;
+    }
+    // SAFETY: both fds were just returned by openpty and are owned here.
+    let (master, slave) = unsafe { (fs::File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let plan_file = w.root.join(format!("plan-{}.json", rand_suffix()));
+    fs::write(&plan_file, serde_json::to_vec(plan).unwrap()).unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        entry_test,
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+        "-q",
+    ])
+    .current_dir(&w.cur)
+    .env(CHILD_PLAN_ENV, &plan_file)
+    .stdin(Stdio::from(slave.try_clone().unwrap()))
+    .stdout(Stdio::from(slave.try_clone().unwrap()))
+    .stderr(Stdio::from(slave));
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().ok()?;
+    Some((child, master))
+}
