@@ -385,6 +385,18 @@ fn real_sigterm_ends_claude_and_unlinks() {
 
     procs::signal(seance, libc::SIGTERM);
     pty.expect("seance-exit=", SCREEN);
+    pty.settle(Duration::from_millis(200));
+    let status: String = support::pty::squash(&pty.text())
+        .split("seance-exit=")
+        .nth(1)
+        .unwrap_or_default()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert_eq!(
+        status, "143",
+        "seance reports claude's death by SIGTERM as 128+15"
+    );
     assert!(
         procs::wait_gone(claude, Duration::from_secs(2)),
         "claude (pid {claude}) still runs after seance ended on SIGTERM"

@@ -21,18 +21,21 @@ pub const RAN_DIR_ENV: &str = "SEANCE_REAL_TESTS_RAN_DIR";
 pub fn require_claude(test: &str) -> Option<PathBuf> {
     let found = locate_claude();
     let Some(path) = found else {
-        let msg = format!(
-            "no claude CLI (first: `{test}`); set {CLAUDE_ENV}=/path/to/claude, put `claude` \
-             on PATH, or run scripts/test"
-        );
+        let how =
+            format!("set {CLAUDE_ENV}=/path/to/claude, put `claude` on PATH, or run scripts/test");
         if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{msg} (CI=true: refusing to skip)");
+            panic!(
+                "real-claude test `{test}` found no claude CLI and CI=true forbids skipping: {how}"
+            );
         }
         // Once per test binary, and past libtest's capture of eprintln!, so it is seen.
         static SAID: std::sync::Once = std::sync::Once::new();
         SAID.call_once(|| {
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "SKIPPED real-claude tests: {msg}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED the real-claude tests (no claude CLI): {how}"
+            );
         });
         return None;
     };
