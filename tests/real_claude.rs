@@ -14,6 +14,7 @@ use std::time::Duration;
 use support::account::Account;
 use support::claude::require_claude;
 use support::paths::{assert_same_tree, project_folder_name, snapshot};
+#[cfg(target_os = "linux")]
 use support::procs;
 use support::pty::{Ended, Pty};
 use support::world::World;
@@ -346,6 +347,7 @@ fn real_here_resumes_in_current_dir() {
 /// `sh` running `cmd` (same env and cwd), then printing `seance-exit=<status>` and
 /// lingering, so seance is not the terminal's session leader: when it exits, nothing but
 /// seance itself can have ended claude.
+#[cfg(target_os = "linux")]
 fn under_shell(cmd: &Command) -> Command {
     let mut sh = Command::new("sh");
     sh.arg("-c")
@@ -366,6 +368,7 @@ fn under_shell(cmd: &Command) -> Command {
 
 /// Issue 4, test 5a: SIGTERM to seance during an interactive talk ends claude and removes
 /// the link.
+#[cfg(target_os = "linux")] // the signal tests find processes in /proc
 #[test]
 fn real_sigterm_ends_claude_and_unlinks() {
     let Some((world, alpha, beta)) = two_accounts("real_sigterm_ends_claude_and_unlinks") else {
@@ -407,6 +410,7 @@ fn real_sigterm_ends_claude_and_unlinks() {
 
 /// Starts an interactive talk to `id`, waits for claude's prompt, then SIGKILLs claude
 /// and seance; returns the link they left behind.
+#[cfg(target_os = "linux")]
 fn talk_and_kill(world: &World, alpha: &Account, beta: &Account, id: &str, cwd: &Path) -> PathBuf {
     let mut cmd = world.seance_cmd(alpha, &[beta], cwd);
     cmd.args(["--talk", id]);
@@ -432,6 +436,7 @@ fn talk_and_kill(world: &World, alpha: &Account, beta: &Account, id: &str, cwd: 
 
 /// Issue 4, test 5b: SIGKILL leaves a link; `--reap` (not `--reap --dry-run`) and the next
 /// `--talk` remove it, and the linked transcript survives.
+#[cfg(target_os = "linux")] // the signal tests find processes in /proc
 #[test]
 fn real_sigkill_leftover_is_reaped() {
     let Some((world, alpha, beta)) = two_accounts("real_sigkill_leftover_is_reaped") else {
@@ -624,7 +629,9 @@ fn harness_mock_api_round_trip() {
         let mut stream = std::net::TcpStream::connect(addr).expect("connect mock");
         write!(
             stream,
-            "POST /v1/messages?beta=true HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "POST /v1/messages?beta=true HTTP/1.1\r\nHost: x\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
             body.len()
         )
         .expect("send");

@@ -68,8 +68,8 @@ pub fn regenerate(world: &World, out: &Path) {
         "home": FIXTURE_HOME,
         "sessions": [
             {"id": oneshot.id, "account": "work", "kind": "print (-p)",
-             "cwd": fake(&plain), "git_branch": "HEAD", "title": "Where did you leave the map? CANARY-101",
-             "marker": "CANARY-101"},
+             "cwd": fake(&plain), "git_branch": "HEAD",
+             "title": "Where did you leave the map? CANARY-101", "marker": "CANARY-101"},
             {"id": interactive, "account": "home", "kind": "interactive, renamed with /rename",
              "cwd": fake(&repo), "git_branch": "feature/lantern", "title": "Lantern notes",
              "marker": "CANARY-102"},
