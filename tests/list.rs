@@ -721,3 +721,88 @@ fn exit_codes_for_runtime_and_usage_errors() {
     let (code, _, _) = sb.run(&[]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn large_transcripts_are_read_at_both_ends() {
+    let sb = Sandbox::new();
+    let big = "y".repeat(3 * 1024 * 1024);
+    // A first record longer than the 64 KiB head window, a multi-MB middle, and the
+    // title records at the end.
+    let first = serde_json::json!({"type":"user","cwd":"/big","gitBranch":"trunk",
+        "timestamp":"2026-03-01T00:00:00.000Z","message":{"role":"user","content":big}});
+    let middle = serde_json::json!({"type":"assistant","cwd":"/big",
+        "timestamp":"2026-03-01T00:30:00.000Z","message":{"role":"assistant","content":big}});
+    let text = format!(
+        "{first}\n{middle}\n{}\n{}\n",
+        user_line("/big", "2026-03-01T01:00:00.000Z", "the end"),
+        r#"{"type":"ai-title","aiTitle":"Big session"}"#,
+    );
+    let p = transcript(&sb.current, "-big", TITLED, &text);
+    // The last line is longer than the tail window.
+    let huge_last = format!(
+        "{}\n{}\n",
+        user_line("/huge", "2026-03-02T00:00:00.000Z", "short start"),
+        // Claude Code writes `timestamp` after `message`, near the end of the line.
+        serde_json::json!({"type":"assistant","message":{"role":"assistant","content":big},
+            "timestamp":"2026-03-02T05:00:00.000Z"})
+    );
+    transcript(&sb.current, "-big", AI, &huge_last);
+    let rows = sb.json(&[]);
+    let r = row(&rows, TITLED);
+    assert_eq!(r["cwd"], "/big");
+    assert_eq!(r["git_branch"], "trunk");
+    assert_eq!(r["title"], "Big session");
+    assert_eq!(r["started_at"], "2026-03-01T00:00:00.000Z");
+    assert_eq!(r["last_active_at"], "2026-03-01T01:00:00.000Z");
+    assert_eq!(r["size_bytes"], fs::metadata(&p).unwrap().len());
+    let r = row(&rows, AI);
+    assert_eq!(r["title"], "short start");
+    assert_eq!(r["started_at"], "2026-03-02T00:00:00.000Z");
+    assert_eq!(r["last_active_at"], "2026-03-02T05:00:00.000Z");
+}
+
+#[test]
+fn bad_account_sources_are_warnings_not_failures() {
+    let sb = Sandbox::new();
+    transcript(
+        &sb.current,
+        "-w",
+        PLAIN,
+        convo("/w", "2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z", "hi"),
+    );
+    let town = sb.root().join("town");
+    fs::create_dir_all(town.join("mayor")).unwrap();
+    fs::write(town.join("mayor/accounts.json"), "{\"accounts\": [1,").unwrap();
+    let missing = sb.root().join("no-such-account");
+    let out = sb
+        .cmd()
+        .env("GT_ROOT", &town)
+        .env("SEANCE_ACCOUNT_DIRS", sb.root().join("also-missing"))
+        .args(["--json", "--account-dir"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ids(&rows), [PLAIN]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    let warns: Vec<&str> = err.lines().collect();
+    assert_eq!(warns.len(), 2, "{err}");
+    assert!(
+        warns
+            .iter()
+            .any(|l| l.contains("accounts.json") && l.contains(": 1 ")),
+        "{err}"
+    );
+    assert!(
+        warns
+            .iter()
+            .any(|l| l.contains("missing account") && l.contains(": 2 ")),
+        "{err}"
+    );
+    // A missing current account is no error: it simply has no sessions yet.
+    fs::remove_dir_all(&sb.current).unwrap();
+    let (code, out, err) = sb.run(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(sb.current.to_str().unwrap()), "{out}");
+}

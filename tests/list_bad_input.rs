@@ -275,3 +275,18 @@ fn an_account_whose_projects_is_not_a_directory_does_not_stop_the_listing() {
     let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(ids(&rows), [TITLED]);
 }
+
+#[test]
+fn an_events_path_that_cannot_be_read_is_a_warning() {
+    let sb = Sandbox::new();
+    good(&sb.current, "-w", TITLED, 1);
+    let dir = sb.root().join("events-dir");
+    fs::create_dir_all(&dir).unwrap();
+    let (code, out, err) = sb.run(&["--json", "--events", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(ids(&rows), [TITLED]);
+    let warns = warning_lines(&err);
+    assert_eq!(warns.len(), 1, "{err}");
+    assert!(warns[0].contains("events-dir"), "{err}");
+}
