@@ -806,3 +806,73 @@ fn bad_account_sources_are_warnings_not_failures() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(sb.current.to_str().unwrap()), "{out}");
 }
+
+#[test]
+fn the_current_account_takes_its_town_handle() {
+    let sb = Sandbox::new();
+    let town = town(&sb);
+    let work = sb.home.join(".claude-accounts/work");
+    let out = sb
+        .cmd()
+        .env("GT_ROOT", &town)
+        .env("CLAUDE_CONFIG_DIR", &work)
+        .args(["--json", "-n", "0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let r = row(&rows, AI);
+    assert_eq!(r["account"], "work");
+    assert_eq!(r["current_account"], true);
+    assert_eq!(row(&rows, PLAIN)["current_account"], false);
+    // --account accepts the handle, case-insensitively, and the directory.
+    let out = sb
+        .cmd()
+        .env("GT_ROOT", &town)
+        .args(["--json", "-n", "0", "--account", "WORK"])
+        .output()
+        .unwrap();
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ids(&rows), [AI]);
+    let out = sb
+        .cmd()
+        .env("GT_ROOT", &town)
+        .args(["--json", "-n", "0", "--account"])
+        .arg(sb.home.join("elsewhere/home"))
+        .output()
+        .unwrap();
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ids(&rows), [PLAIN]);
+}
+
+#[test]
+fn a_closed_stdout_is_a_quiet_success() {
+    let sb = Sandbox::new();
+    for i in 0..300 {
+        let id = format!("{i:08x}-0000-4000-8000-000000000000");
+        transcript(
+            &sb.current,
+            "-many",
+            &id,
+            convo("/m", "2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z", "x"),
+        );
+    }
+    for args in [&["--json", "-n", "0"][..], &["-n", "0"]] {
+        let mut cmd = sb.std_cmd();
+        let mut child = cmd
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Like `seance | head -c 0`: the reader goes away before the listing is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -290,3 +290,22 @@ fn an_events_path_that_cannot_be_read_is_a_warning() {
     assert_eq!(warns.len(), 1, "{err}");
     assert!(warns[0].contains("events-dir"), "{err}");
 }
+
+#[test]
+fn paths_in_warnings_cannot_drive_the_terminal() {
+    let sb = Sandbox::new();
+    good(&sb.current, "-w", TITLED, 1);
+    let projects = sb.current.join("projects");
+    symlink(
+        sb.root().join("nowhere"),
+        projects.join("-\x1b]0;pwned\x07"),
+    )
+    .unwrap();
+    for args in [&["--json"][..], &["--json", "-v"]] {
+        let out = sb.cmd().args(args).output().unwrap();
+        assert!(out.status.success());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("dangling"), "{err:?}");
+        assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+    }
+}

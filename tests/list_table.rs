@@ -228,3 +228,18 @@ fn the_footer_counts_what_was_cut() {
     let (_, out, _) = sb.run(&["-n", "0"]);
     assert!(out.lines().last().unwrap().contains("3 sessions"), "{out}");
 }
+
+#[test]
+fn wide_characters_are_measured_by_display_width() {
+    let sb = Sandbox::new();
+    let title = "修复解析器中的错误并编写测试😀".repeat(6);
+    transcript(&sb.current, "-p", TITLED, convo("/w/項目", TS, TS, &title));
+    for cols in [50usize, 70, 120] {
+        let out = sb.cmd().env("COLUMNS", cols.to_string()).output().unwrap();
+        let out = String::from_utf8(out.stdout).unwrap();
+        for line in out.lines().take(2) {
+            let w = console::measure_text_width(line);
+            assert!(w <= cols, "{w} > {cols}: {line}");
+        }
+    }
+}

@@ -78,7 +78,12 @@ impl Sandbox {
 
     /// `seance` with the sandbox's environment and nothing of the real machine's.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("seance").unwrap();
+        Command::from_std(self.std_cmd())
+    }
+
+    /// The same as [`Sandbox::cmd`], as a plain `std::process::Command`.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("seance"));
         for v in SCRUBBED {
             c.env_remove(v);
         }
