@@ -876,3 +876,30 @@ fn a_closed_stdout_is_a_quiet_success() {
         );
     }
 }
+
+#[test]
+fn equal_start_times_are_ordered_by_id_and_the_first_event_wins() {
+    let sb = Sandbox::new();
+    let ts = "2026-03-01T00:00:00Z";
+    for id in [PLAIN, TITLED, AI] {
+        transcript(&sb.current, "-w", id, convo("/w", ts, ts, "x"));
+    }
+    let events = sb.root().join("events.jsonl");
+    let ev = |actor: &str, t: &str| {
+        format!(
+            "{{\"ts\":\"{t}\",\"type\":\"session_start\",\"actor\":\"{actor}\",\"payload\":{{\"session_id\":\"{EVONLY}\",\"role\":\"{actor}\"}}}}\n"
+        )
+    };
+    // A restart of the same session later on does not change who started it.
+    fs::write(
+        &events,
+        ev("rig/crew/first", "2026-02-01T00:00:00Z")
+            + &ev("rig/crew/second", "2026-02-02T00:00:00Z"),
+    )
+    .unwrap();
+    let rows = sb.json(&["--events", events.to_str().unwrap()]);
+    assert_eq!(ids(&rows), [TITLED, AI, PLAIN, EVONLY]);
+    let e = row(&rows, EVONLY);
+    assert_eq!(e["actor"], "rig/crew/first");
+    assert_eq!(e["started_at"], "2026-02-01T00:00:00.000Z");
+}
