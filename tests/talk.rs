@@ -543,3 +543,77 @@ fn terminal_ctrl_c_reaches_claude_once_and_kill_int_is_forwarded() {
     );
     assert!(w.target_jsonl().is_empty());
 }
+
+/// Several talks to one session at once, with another tool rewriting the index under
+/// its lock all along: every claude sees the link until it ends, exactly one entry of
+/// ours is in the index while any talk runs, and at the end only the other tool's
+/// changes remain.
+#[test]
+fn many_concurrent_talks_with_a_foreign_index_writer() {
+    const TALKS: usize = 8;
+    let w = World::new("proj");
+    let before = w.predecessor_snapshot();
+    let folder = w.target_folder(&w.proj);
+    fs::create_dir_all(&folder).unwrap();
+    let index = folder.join("sessions-index.json");
+    let original = fixture("target-index.json", &[("RUN", w.proj.to_str().unwrap())]);
+    fs::write(&index, &original).unwrap();
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, index) = (stop.clone(), index.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            let mut max_ours = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let lock = seance::lock::lock_path_for(&index);
+                seance::lock::with_lock(&lock, Duration::from_secs(5), || {
+                    let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&index)?)?;
+                    let entries = doc["entries"].as_array_mut().unwrap();
+                    let ours = entries.iter().filter(|e| e["sessionId"] == ID).count();
+                    max_ours = max_ours.max(ours);
+                    entries.push(
+                        serde_json::json!({"sessionId": format!("foreign-{n}"), "fullPath": "/f"}),
+                    );
+                    seance::atomic::write_atomic(&index, &serde_json::to_vec(&doc)?)?;
+                    Ok(())
+                })
+                .unwrap();
+                n += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (n, max_ours)
+        })
+    };
+    let children: Vec<_> = (0..TALKS)
+        .map(|i| {
+            let claude = w.standin(&Standin {
+                sleep: (i % 3) as u32,
+                ..Default::default()
+            });
+            spawn_talk(&w, ENTRY, &w.plan(&claude), &w.cur, &[])
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (written, max_ours) = writer.join().unwrap();
+
+    let runs = w.runs();
+    assert_eq!(runs.len(), TALKS);
+    for r in &runs {
+        assert_eq!(values(r, "LINK").len(), 1, "{r:?}");
+        assert_eq!(values(r, "LINK_AT_END").len(), 1, "{r:?}");
+    }
+    assert!(max_ours <= 1, "our entry was added {max_ours} times");
+    assert!(w.target_jsonl().is_empty());
+    assert_eq!(w.ledger_len(), 0);
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(&index).unwrap()).unwrap();
+    let entries = doc["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1 + written, "original + every foreign entry");
+    assert!(entries.iter().all(|e| e["sessionId"] != ID));
+    assert_eq!(doc["topLevelUnknown"], true);
+    assert_eq!(w.predecessor_snapshot(), before);
+}
