@@ -1,1 +1,582 @@
-//! TODO
+//! Reads what the listing needs from a Claude Code transcript (`<session-id>.jsonl`)
+//! with bounded reads of its head and tail, never a full parse: files reach tens of MB
+//! with single lines of several MB, and there can be tens of thousands of them.
+//!
+//! The format is Claude Code's own and undocumented: one JSON object per line with a
+//! `type` (`user`, `assistant`, `custom-title`, `ai-title`, `summary`, `last-prompt`, ...).
+//! Conversation records carry `cwd`, `gitBranch`, `sessionId`, `timestamp`; the first
+//! lines of a file may lack them. Unknown shapes are skipped, never fatal.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use memchr::memmem::Finder;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::timefmt::parse_timestamp;
+
+/// Bytes read from each end of a transcript (64 KiB, as Claude Code's own picker does).
+pub const WINDOW: u64 = 64 * 1024;
+
+/// First prompts and titles are cut to this many characters.
+pub const MAX_TEXT_CHARS: usize = 400;
+
+/// Where a session's title came from, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TitleKind {
+    /// The user's rename (`custom-title` record).
+    Custom,
+    /// Claude Code's generated title (`ai-title` record).
+    Ai,
+    /// A `summary` record.
+    Summary,
+    /// The first real user prompt.
+    FirstPrompt,
+    /// The `last-prompt` record.
+    LastPrompt,
+}
+
+/// What a transcript says about its session. Every field is optional: a field the
+/// bounded reads did not find stays `None`. This is also the metadata cache's row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptMeta {
+    /// Working directory of the first record that has one.
+    pub cwd: Option<String>,
+    /// `gitBranch` of the first record carrying the key (empty outside git: `None`).
+    pub git_branch: Option<String>,
+    /// First `timestamp` in the file (UTC, millisecond precision).
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub first_timestamp: Option<DateTime<Utc>>,
+    /// Last `timestamp` in the file (UTC, millisecond precision).
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub last_timestamp: Option<DateTime<Utc>>,
+    /// Text of the first real user prompt (not a tool result, meta record or command
+    /// wrapper), at most [`MAX_TEXT_CHARS`] characters.
+    pub first_prompt: Option<String>,
+    /// The title: the last custom title, else the last AI title, else the last summary,
+    /// else the first prompt, else the last prompt.
+    pub title: Option<String>,
+    /// Where [`Self::title`] came from.
+    pub title_kind: Option<TitleKind>,
+    /// `forkedFrom.sessionId`: the session this one was forked from.
+    pub forked_from: Option<String>,
+    /// True when the head held bytes but no JSON object line at all (binary or corrupt).
+    pub corrupt: bool,
+}
+
+/// Reads the metadata of the transcript at `path`, whose size is `size` bytes. Reads at
+/// most [`WINDOW`] bytes from the start and [`WINDOW`] from the end.
+///
+/// Errors: only I/O errors opening or reading the file. Content that is not JSON is
+/// skipped; a head with no JSON object line at all sets [`TranscriptMeta::corrupt`].
+pub fn read_meta(path: &Path, size: u64) -> io::Result<TranscriptMeta> {
+    let mut file = File::open(path)?;
+    let mut meta = TranscriptMeta::default();
+    let mut titles = Titles::default();
+    if size <= 2 * WINDOW {
+        let mut buf = Vec::with_capacity(size as usize);
+        file.take(2 * WINDOW).read_to_end(&mut buf)?;
+        scan_head(&buf, true, &mut meta);
+        scan_tail(&buf, true, &mut meta, &mut titles);
+    } else {
+        let mut buf = vec![0; WINDOW as usize];
+        file.read_exact(&mut buf)?;
+        scan_head(&buf, false, &mut meta);
+        file.seek(SeekFrom::Start(size - WINDOW))?;
+        let n = read_full(&mut file, &mut buf)?;
+        buf.truncate(n);
+        scan_tail(&buf, false, &mut meta, &mut titles);
+    }
+    if meta.first_timestamp.is_none() {
+        meta.first_timestamp = meta.last_timestamp;
+    }
+    let candidates = [
+        (titles.custom, TitleKind::Custom),
+        (titles.ai, TitleKind::Ai),
+        (titles.summary, TitleKind::Summary),
+        (meta.first_prompt.clone(), TitleKind::FirstPrompt),
+        (titles.last_prompt, TitleKind::LastPrompt),
+    ];
+    if let Some((t, k)) = candidates.into_iter().find_map(|(t, k)| t.map(|t| (t, k))) {
+        meta.title = Some(t);
+        meta.title_kind = Some(k);
+    }
+    Ok(meta)
+}
+
+fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// One transcript line, as far as the listing cares: unknown fields are skipped without
+/// being built, strings are borrowed from the buffer when they hold no escapes, and
+/// `message.content` is kept raw until it is needed.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Record<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    cwd: Option<Cow<'a, str>>,
+    #[serde(rename = "gitBranch", borrow)]
+    git_branch: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(rename = "isMeta")]
+    is_meta: Option<bool>,
+    #[serde(rename = "isCompactSummary")]
+    is_compact_summary: Option<bool>,
+    #[serde(rename = "forkedFrom", borrow)]
+    forked_from: Option<Forked<'a>>,
+    #[serde(borrow)]
+    message: Option<Message<'a>>,
+    #[serde(rename = "customTitle", borrow)]
+    custom_title: Option<Cow<'a, str>>,
+    #[serde(rename = "aiTitle", borrow)]
+    ai_title: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    summary: Option<Cow<'a, str>>,
+    #[serde(rename = "lastPrompt", borrow)]
+    last_prompt: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Forked<'a> {
+    #[serde(rename = "sessionId", borrow)]
+    session_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Message<'a> {
+    #[serde(borrow)]
+    content: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+}
+
+/// Parses one line; `None` for anything that is not a JSON object of the expected shape.
+fn parse(line: &[u8]) -> Option<Record<'_>> {
+    serde_json::from_slice(line).ok()
+}
+
+static CWD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"cwd\""));
+static TIMESTAMP: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"timestamp\""));
+static FORKED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"forkedFrom\""));
+static USER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"user\""));
+
+/// Scans the start of a file for the cwd, branch, first timestamp, fork parent and
+/// first prompt. `whole` says the buffer ends at the end of the file, so its last line
+/// is complete even without a newline.
+fn scan_head(buf: &[u8], whole: bool, meta: &mut TranscriptMeta) {
+    let mut saw_bytes = false;
+    let mut saw_object = false;
+    let mut branch_decided = false;
+    let mut rest = buf;
+    while !rest.is_empty() {
+        let (line, next, complete) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..], true),
+            None => (rest, &rest[rest.len()..], whole),
+        };
+        rest = next;
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        saw_bytes = true;
+        if !line.starts_with(b"{") {
+            continue;
+        }
+        saw_object = true;
+        if !complete {
+            // A line longer than the window: pull the plain fields out of its start.
+            salvage_fields(line, meta);
+            break;
+        }
+        // Snapshots, queue operations and the like carry none of these: skip the parse.
+        let wanted = CWD.find(line).is_some()
+            || TIMESTAMP.find(line).is_some()
+            || FORKED.find(line).is_some()
+            || (meta.first_prompt.is_none() && USER.find(line).is_some());
+        if !wanted {
+            continue;
+        }
+        let Some(r) = parse(line) else { continue };
+        if meta.cwd.is_none() {
+            meta.cwd = r.cwd.map(Cow::into_owned);
+        }
+        // The first record carrying a `gitBranch` key decides it: outside git it is
+        // empty, and later records should not be searched for one.
+        if !branch_decided {
+            if let Some(b) = r.git_branch {
+                branch_decided = true;
+                meta.git_branch = Some(b.into_owned()).filter(|b| !b.is_empty());
+            }
+        }
+        if meta.first_timestamp.is_none() {
+            meta.first_timestamp = r.timestamp.as_deref().and_then(parse_timestamp);
+        }
+        if meta.forked_from.is_none() {
+            meta.forked_from = r
+                .forked_from
+                .and_then(|f| f.session_id)
+                .map(Cow::into_owned);
+        }
+        if meta.first_prompt.is_none()
+            && r.ty.as_deref() == Some("user")
+            && r.is_meta != Some(true)
+            && r.is_compact_summary != Some(true)
+        {
+            meta.first_prompt = r.message.and_then(|m| m.content).and_then(prompt_text);
+        }
+        // The branch comes with the cwd in every record Claude Code writes; a file
+        // whose records lack it is not worth reading further for it.
+        if meta.cwd.is_some() && meta.first_prompt.is_some() {
+            break;
+        }
+    }
+    meta.corrupt = saw_bytes && !saw_object;
+}
+
+/// The first human-typed text of a user message's raw `content` (a string, or an array
+/// of blocks of which only `text` blocks count).
+fn prompt_text(content: &RawValue) -> Option<String> {
+    let raw = content.get();
+    if raw.starts_with('"') {
+        let s: Cow<str> = serde_json::from_str(raw).ok()?;
+        return real_prompt(&s);
+    }
+    if raw.starts_with('[') {
+        let blocks: Vec<Block> = serde_json::from_str(raw).ok()?;
+        return blocks.iter().find_map(|b| {
+            if b.ty.as_deref() == Some("text") {
+                real_prompt(b.text.as_deref()?)
+            } else {
+                None
+            }
+        });
+    }
+    None
+}
+
+/// Wrappers Claude Code injects into user records that the user did not type.
+const INJECTED: &[&str] = &[
+    "<system-reminder>",
+    "<command-name>",
+    "<command-message>",
+    "<command-args>",
+    "<local-command-stdout>",
+    "<local-command-stderr>",
+    "<local-command-caveat>",
+    "<user-prompt-submit-hook>",
+    "<bash-input>",
+    "<bash-stdout>",
+    "<bash-stderr>",
+    "Caveat: The messages below were generated by the user while running local commands",
+    "[Request interrupted",
+];
+
+fn real_prompt(s: &str) -> Option<String> {
+    let t = s.trim();
+    if t.is_empty() || INJECTED.iter().any(|p| t.starts_with(p)) {
+        return None;
+    }
+    Some(clip(t))
+}
+
+/// Cuts text to [`MAX_TEXT_CHARS`] characters, adding `…` when cut.
+pub fn clip(s: &str) -> String {
+    match s.char_indices().nth(MAX_TEXT_CHARS) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+/// The last title records found by the tail scan.
+#[derive(Default)]
+struct Titles {
+    custom: Option<String>,
+    ai: Option<String>,
+    summary: Option<String>,
+    last_prompt: Option<String>,
+}
+
+/// A title record type, the marker that finds its lines, and the field it sets.
+struct TitleRecord {
+    ty: &'static str,
+    finder: LazyLock<Finder<'static>>,
+}
+
+static TITLE_RECORDS: [TitleRecord; 4] = [
+    TitleRecord {
+        ty: "custom-title",
+        finder: LazyLock::new(|| Finder::new(b"\"custom-title\"")),
+    },
+    TitleRecord {
+        ty: "ai-title",
+        finder: LazyLock::new(|| Finder::new(b"\"ai-title\"")),
+    },
+    TitleRecord {
+        ty: "summary",
+        finder: LazyLock::new(|| Finder::new(b"\"summary\"")),
+    },
+    TitleRecord {
+        ty: "last-prompt",
+        finder: LazyLock::new(|| Finder::new(b"\"last-prompt\"")),
+    },
+];
+
+/// The line of `buf` that contains byte `pos`, as (start, end) offsets.
+fn line_around(buf: &[u8], pos: usize) -> (usize, usize) {
+    let start = memchr::memrchr(b'\n', &buf[..pos]).map_or(0, |i| i + 1);
+    let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
+    (start, end)
+}
+
+/// Scans the end of a file for the last timestamp and the last record of each title
+/// type. `whole` says the buffer starts at the start of the file.
+fn scan_tail(buf: &[u8], whole: bool, meta: &mut TranscriptMeta, titles: &mut Titles) {
+    // Unless the buffer starts the file, its first piece is the end of a cut line.
+    let region = if whole {
+        buf
+    } else {
+        match memchr::memchr(b'\n', buf) {
+            Some(i) => &buf[i + 1..],
+            None => {
+                // One line longer than the window: its last timestamp key is the best guess.
+                meta.last_timestamp = last_timestamp_in(buf);
+                return;
+            }
+        }
+    };
+
+    // Last timestamp: the newest line that has one.
+    let mut end = region.len();
+    while end > 0 && meta.last_timestamp.is_none() {
+        let start = memchr::memrchr(b'\n', &region[..end]).map_or(0, |i| i + 1);
+        let line = region[start..end].trim_ascii();
+        if TIMESTAMP.find(line).is_some() {
+            meta.last_timestamp = parse(line)
+                .and_then(|r| r.timestamp)
+                .as_deref()
+                .and_then(parse_timestamp);
+        }
+        end = start.saturating_sub(1);
+        if start == 0 {
+            break;
+        }
+    }
+
+    // Each title type: the last line that really is such a record. Forward search is
+    // SIMD-accelerated and reverse search is not, so find every mention and walk them
+    // from the last.
+    for rec in &TITLE_RECORDS {
+        let hits: Vec<usize> = rec.finder.find_iter(region).collect();
+        let mut searched_below = region.len();
+        for &pos in hits.iter().rev() {
+            if pos >= searched_below {
+                continue;
+            }
+            let (s, e) = line_around(region, pos);
+            searched_below = s;
+            let Some(r) = parse(region[s..e].trim_ascii()) else {
+                continue;
+            };
+            if r.ty.as_deref() != Some(rec.ty) {
+                continue;
+            }
+            let (value, slot) = match rec.ty {
+                "custom-title" => (r.custom_title, &mut titles.custom),
+                "ai-title" => (r.ai_title, &mut titles.ai),
+                "summary" => (r.summary, &mut titles.summary),
+                _ => (r.last_prompt, &mut titles.last_prompt),
+            };
+            if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                *slot = Some(clip(v));
+                break;
+            }
+        }
+    }
+}
+
+/// Pulls `cwd`, `gitBranch` and `timestamp` out of the start of a line too long to
+/// parse within the window. In JSON text an unescaped `"cwd":"` can only be a key, never
+/// the inside of a string, so a plain search is safe enough.
+fn salvage_fields(line: &[u8], meta: &mut TranscriptMeta) {
+    if meta.cwd.is_none() {
+        meta.cwd = string_after(line, b"\"cwd\":\"");
+    }
+    if meta.git_branch.is_none() {
+        meta.git_branch = string_after(line, b"\"gitBranch\":\"").filter(|b| !b.is_empty());
+    }
+    if meta.first_timestamp.is_none() {
+        meta.first_timestamp =
+            string_after(line, b"\"timestamp\":\"").and_then(|t| parse_timestamp(&t));
+    }
+}
+
+fn last_timestamp_in(buf: &[u8]) -> Option<DateTime<Utc>> {
+    let pos = memchr::memmem::rfind(buf, b"\"timestamp\":\"")?;
+    string_after(&buf[pos..], b"\"timestamp\":\"").and_then(|t| parse_timestamp(&t))
+}
+
+/// The JSON string value that follows `key` (which ends with the opening quote), decoded.
+fn string_after(buf: &[u8], key: &[u8]) -> Option<String> {
+    let start = memchr::memmem::find(buf, key)? + key.len();
+    let rest = &buf[start..];
+    let mut i = 0;
+    while i < rest.len() {
+        match rest[i] {
+            b'\\' => i += 2,
+            b'"' => {
+                let mut quoted = Vec::with_capacity(i + 2);
+                quoted.push(b'"');
+                quoted.extend_from_slice(&rest[..i]);
+                quoted.push(b'"');
+                return serde_json::from_slice(&quoted).ok();
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write(lines: &[String]) -> (tempfile::NamedTempFile, u64) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        for l in lines {
+            writeln!(f, "{l}").unwrap();
+        }
+        let size = f.as_file().metadata().unwrap().len();
+        (f, size)
+    }
+
+    fn user(text: &str, ts: &str) -> String {
+        serde_json::json!({"type":"user","cwd":"/w/p","gitBranch":"main","sessionId":"s","timestamp":ts,
+            "message":{"role":"user","content":text}})
+        .to_string()
+    }
+
+    #[test]
+    fn head_and_tail_of_a_small_file() {
+        let lines = vec![
+            r#"{"type":"mode","mode":"default"}"#.to_string(),
+            serde_json::json!({"type":"user","isMeta":true,"cwd":"/w/p","timestamp":"2026-01-01T00:00:00.000Z","message":{"content":"<system-reminder>x</system-reminder>"}}).to_string(),
+            user("<command-name>/clear</command-name>", "2026-01-01T00:00:01.000Z"),
+            serde_json::json!({"type":"user","cwd":"/w/p","gitBranch":"dev","timestamp":"2026-01-01T00:00:02.000Z","message":{"content":[{"type":"tool_result","content":"x"},{"type":"text","text":"fix the bug"}]}}).to_string(),
+            r#"{"type":"ai-title","aiTitle":"Bug fixing"}"#.to_string(),
+            user("second", "2026-01-01T00:05:00.000Z"),
+            r#"{"type":"custom-title","customTitle":"old name"}"#.to_string(),
+            r#"{"type":"custom-title","customTitle":"My rename"}"#.to_string(),
+        ];
+        let (f, size) = write(&lines);
+        let m = read_meta(f.path(), size).unwrap();
+        assert_eq!(m.cwd.as_deref(), Some("/w/p"));
+        assert_eq!(m.git_branch.as_deref(), Some("main"));
+        assert_eq!(m.first_prompt.as_deref(), Some("fix the bug"));
+        assert_eq!(m.title.as_deref(), Some("My rename"));
+        assert_eq!(m.title_kind, Some(TitleKind::Custom));
+        assert_eq!(
+            m.first_timestamp.unwrap().to_rfc3339(),
+            "2026-01-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            m.last_timestamp.unwrap().to_rfc3339(),
+            "2026-01-01T00:05:00+00:00"
+        );
+        assert!(!m.corrupt);
+    }
+
+    #[test]
+    fn big_file_reads_only_the_ends() {
+        let mut lines = vec![user("start here", "2026-02-01T00:00:00.000Z")];
+        let filler = "x".repeat(1000);
+        for i in 0..500 {
+            lines.push(user(&format!("{filler}{i}"), "2026-02-01T01:00:00.000Z"));
+        }
+        // A title record in the middle is beyond both windows and must not be seen.
+        lines.insert(
+            200,
+            r#"{"type":"custom-title","customTitle":"hidden"}"#.to_string(),
+        );
+        lines.push(r#"{"type":"ai-title","aiTitle":"Tail title"}"#.to_string());
+        lines.push(user("end", "2026-02-02T00:00:00.000Z"));
+        let (f, size) = write(&lines);
+        assert!(size > 4 * WINDOW);
+        let m = read_meta(f.path(), size).unwrap();
+        assert_eq!(m.first_prompt.as_deref(), Some("start here"));
+        assert_eq!(m.title.as_deref(), Some("Tail title"));
+        assert_eq!(m.title_kind, Some(TitleKind::Ai));
+        assert_eq!(
+            m.last_timestamp.unwrap().to_rfc3339(),
+            "2026-02-02T00:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn one_huge_line_is_salvaged() {
+        let huge = user(&"y".repeat(3 * 1024 * 1024), "2026-03-01T00:00:00.000Z");
+        let (f, size) = write(&[huge]);
+        let m = read_meta(f.path(), size).unwrap();
+        assert_eq!(m.cwd.as_deref(), Some("/w/p"));
+        assert_eq!(m.git_branch.as_deref(), Some("main"));
+        assert_eq!(
+            m.first_timestamp.unwrap().to_rfc3339(),
+            "2026-03-01T00:00:00+00:00"
+        );
+        assert!(!m.corrupt);
+    }
+
+    #[test]
+    fn binary_and_empty_files() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(&[0u8, 159, 146, 150, 255, 10, 1, 2, 3])
+            .unwrap();
+        let m = read_meta(f.path(), 9).unwrap();
+        assert!(m.corrupt);
+        assert_eq!(m.title, None);
+        let e = tempfile::NamedTempFile::new().unwrap();
+        let m = read_meta(e.path(), 0).unwrap();
+        assert!(!m.corrupt);
+        assert_eq!(m, TranscriptMeta::default());
+    }
+
+    #[test]
+    fn forked_from_and_long_prompt_clipped() {
+        let long = "z".repeat(MAX_TEXT_CHARS + 50);
+        let l = serde_json::json!({"type":"user","cwd":"/w","timestamp":"2026-01-01T00:00:00Z",
+            "forkedFrom":{"sessionId":"abc","messageUuid":"u"},"message":{"content":long}})
+        .to_string();
+        let (f, size) = write(&[l]);
+        let m = read_meta(f.path(), size).unwrap();
+        assert_eq!(m.forked_from.as_deref(), Some("abc"));
+        let p = m.first_prompt.unwrap();
+        assert_eq!(p.chars().count(), MAX_TEXT_CHARS + 1);
+        assert!(p.ends_with('…'));
+    }
+}

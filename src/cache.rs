@@ -1,0 +1,213 @@
+//! A cache of transcript metadata under `$XDG_CACHE_HOME/seance/`, keyed by (path, size,
+//! mtime), so a warm listing costs about one `stat` per transcript instead of two reads.
+//!
+//! The cache is only ever a shortcut: an entry is used when path, size in bytes and
+//! mtime in nanoseconds all match the file as it is now, and a cache that is missing,
+//! corrupt or of another version is ignored and rebuilt. It is replaced atomically (temp
+//! file in the same directory, then rename), so two seances running at once each see
+//! either the old or the new file, never a torn one; the last writer wins.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::transcript::TranscriptMeta;
+
+/// Bumped whenever [`TranscriptMeta`] or the way it is computed changes.
+const VERSION: u32 = 1;
+
+/// File name inside the cache directory.
+pub const CACHE_FILE: &str = "transcripts-v1.bin";
+
+/// Identity of one transcript's bytes: its path, size in bytes and mtime in
+/// nanoseconds since the Unix epoch (0 when unknown or before 1970).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey {
+    /// The transcript's path as found in its project folder.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, ns since the Unix epoch.
+    pub mtime_ns: u64,
+}
+
+impl CacheKey {
+    /// Builds a key from a path and what `stat` said of it.
+    pub fn new(path: &Path, size: u64, mtime: Option<SystemTime>) -> CacheKey {
+        CacheKey {
+            path: path.to_path_buf(),
+            size,
+            mtime_ns: mtime_ns(mtime),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Row {
+    path: String,
+    size: u64,
+    mtime_ns: u64,
+    meta: TranscriptMeta,
+}
+
+/// Magic bytes opening a cache file, then a little-endian CRC-32 of the rest, then the
+/// postcard-encoded `(VERSION, Vec<Row>)`.
+const MAGIC: &[u8; 8] = b"seance\0c";
+
+/// Loaded cache contents: path → (size, mtime, metadata).
+#[derive(Debug, Default)]
+pub struct Cache {
+    rows: HashMap<PathBuf, (u64, u64, TranscriptMeta)>,
+}
+
+impl Cache {
+    /// Loads the cache file at `path`. A missing, unreadable, corrupt (bad magic or
+    /// checksum, undecodable) or old-version file gives an empty cache: the cache is
+    /// rebuilt, never trusted blindly.
+    pub fn load(path: &Path) -> Cache {
+        let Ok(bytes) = fs::read(path) else {
+            return Cache::default();
+        };
+        Self::decode(&bytes).unwrap_or_default()
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Cache> {
+        let rest = bytes.strip_prefix(MAGIC)?;
+        let (crc, body) = rest.split_first_chunk::<4>()?;
+        if u32::from_le_bytes(*crc) != crc32fast::hash(body) {
+            return None;
+        }
+        let (version, rows): (u32, Vec<Row>) = postcard::from_bytes(body).ok()?;
+        (version == VERSION).then(|| Cache {
+            rows: rows
+                .into_iter()
+                .map(|r| (PathBuf::from(r.path), (r.size, r.mtime_ns, r.meta)))
+                .collect(),
+        })
+    }
+
+    /// Number of entries held.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Moves out the cached metadata for `path` when its size (bytes) and mtime both
+    /// match; an entry that does not match is dropped as stale.
+    pub fn take(
+        &mut self,
+        path: &Path,
+        size: u64,
+        mtime: Option<SystemTime>,
+    ) -> Option<TranscriptMeta> {
+        let (s, m, meta) = self.rows.remove(path)?;
+        (s == size && m == mtime_ns(mtime)).then_some(meta)
+    }
+}
+
+fn mtime_ns(mtime: Option<SystemTime>) -> u64 {
+    mtime
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Writes a cache holding exactly `rows` to `path`, creating its directory (0700), via
+/// a temp file in the same directory, `sync_all` and a rename. Paths that are not UTF-8
+/// are left out.
+///
+/// Errors: I/O errors creating the directory or writing/renaming the file; the old file
+/// is then untouched and the temp file removed.
+pub fn save<'a>(
+    path: &Path,
+    rows: impl Iterator<Item = (&'a CacheKey, &'a TranscriptMeta)>,
+) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    create_private_dir(dir)?;
+    let rows: Vec<Row> = rows
+        .filter_map(|(k, m)| {
+            Some(Row {
+                path: k.path.to_str()?.to_owned(),
+                size: k.size,
+                mtime_ns: k.mtime_ns,
+                meta: m.clone(),
+            })
+        })
+        .collect();
+    let body = postcard::to_stdvec(&(VERSION, rows)).map_err(std::io::Error::other)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".transcripts-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(MAGIC)?;
+    tmp.write_all(&crc32fast::hash(&body).to_le_bytes())?;
+    tmp.write_all(&body)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn round_trip_and_staleness() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join("c/seance").join(CACHE_FILE);
+        let t5 = UNIX_EPOCH + Duration::from_nanos(5);
+        let k = CacheKey::new(Path::new("/a/b.jsonl"), 10, Some(t5));
+        let m = TranscriptMeta {
+            cwd: Some("/w".into()),
+            ..Default::default()
+        };
+        save(&file, [(&k, &m)].into_iter()).unwrap();
+        let mut c = Cache::load(&file);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.take(&k.path, 10, Some(t5)), Some(m.clone()));
+        assert!(c.is_empty(), "a hit is moved out");
+        let mut c = Cache::load(&file);
+        assert_eq!(c.take(&k.path, 11, Some(t5)), None, "size differs");
+        let mut c = Cache::load(&file);
+        let t6 = t5 + Duration::from_nanos(1);
+        assert_eq!(c.take(&k.path, 10, Some(t6)), None, "mtime differs");
+    }
+
+    #[test]
+    fn corrupt_cache_is_ignored() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join(CACHE_FILE);
+        let k = CacheKey::new(Path::new("/a/b.jsonl"), 1, None);
+        save(&file, [(&k, &TranscriptMeta::default())].into_iter()).unwrap();
+        assert_eq!(Cache::load(&file).len(), 1);
+        // One flipped bit anywhere is caught by the checksum.
+        let good = fs::read(&file).unwrap();
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x10;
+            fs::write(&file, &bad).unwrap();
+            assert!(Cache::load(&file).is_empty(), "flip at byte {i} accepted");
+        }
+        let truncated = &good[..good.len() - 1];
+        for junk in [&b"{not json"[..], b"seance\0c", b"", truncated] {
+            fs::write(&file, junk).unwrap();
+            assert!(Cache::load(&file).is_empty());
+        }
+    }
+}
