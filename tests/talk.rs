@@ -617,3 +617,183 @@ fn many_concurrent_talks_with_a_foreign_index_writer() {
     assert_eq!(doc["topLevelUnknown"], true);
     assert_eq!(w.predecessor_snapshot(), before);
 }
+
+// ---- The binary: flags, exit codes, signals, sharing (through the CLI wiring). ----
+
+#[test]
+fn bin_prefix_one_shot_prints_only_claudes_answer() {
+    let w = World::new("proj");
+    let before = w.predecessor_snapshot();
+    let claude = w.standin(&Standin::default());
+    let out = seance_bin(&w, &claude)
+        .args(["--talk", &ID[..8].to_uppercase(), "-p", "where?", "--"])
+        .args(["--model", "opus", "-p", "not ours"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        text(&out.stdout),
+        "ANSWER-FROM-CLAUDE\n",
+        "stdout is claude's alone"
+    );
+    let r = &w.runs()[0];
+    assert_eq!(
+        values(r, "ARG"),
+        [
+            "--fork-session",
+            "--resume",
+            ID,
+            "-p",
+            "where?",
+            "--model",
+            "opus",
+            "-p",
+            "not ours"
+        ]
+    );
+    assert_eq!(values(r, "CWD"), [w.proj.to_str().unwrap()]);
+    assert_eq!(values(r, "CLAUDECODE"), ["<unset>"]);
+    assert_eq!(values(r, "LINK").len(), 1);
+    assert!(
+        stderr.contains("running in the session's own directory"),
+        "{stderr}"
+    );
+    assert!(w.target_jsonl().is_empty());
+    assert_eq!(w.ledger_len(), 0);
+    assert_eq!(w.predecessor_snapshot(), before);
+}
+
+#[test]
+fn bin_exit_status_is_claudes() {
+    let w = World::new("proj");
+    let claude = w.standin(&Standin {
+        exit: 42,
+        ..Default::default()
+    });
+    let out = seance_bin(&w, &claude)
+        .args(["--talk", ID, "--here"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(42), "{}", text(&out.stderr));
+    assert_eq!(values(&w.runs()[0], "CWD"), [w.cur.to_str().unwrap()]);
+    assert!(w.target_jsonl().is_empty());
+}
+
+#[test]
+fn bin_usage_errors_exit_2() {
+    let w = World::new("proj");
+    let claude = w.standin(&Standin::default());
+    for args in [
+        &["-p", "hi"][..],
+        &["--here"][..],
+        &["--dry-run"][..],
+        &["--reap", "--talk", ID][..],
+        &["--", "--model", "x"][..],
+    ] {
+        let out = seance_bin(&w, &claude).args(args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(w.runs().is_empty());
+}
+
+#[test]
+fn bin_missing_claude_exits_1_before_linking() {
+    let w = World::new("proj");
+    let missing = w.root.join("no-claude-here");
+    let out = seance_bin(&w, &missing)
+        .args(["--talk", ID, "-p", "q"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no-claude-here"), "{stderr}");
+    assert!(text(&out.stdout).is_empty());
+    assert!(w.target_jsonl().is_empty());
+    assert!(!w.state.join("ledger.json").exists());
+    // --claude wins over SEANCE_CLAUDE.
+    let claude = w.standin(&Standin::default());
+    let out = seance_bin(&w, &missing)
+        .args(["--talk", ID, "-p", "q", "--claude"])
+        .arg(&claude)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn bin_unknown_id_exits_1() {
+    let w = World::new("proj");
+    let claude = w.standin(&Standin::default());
+    let out = seance_bin(&w, &claude)
+        .args(["--talk", "ffffffff", "-p", "q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(w.runs().is_empty());
+}
+
+fn bin_signal(sig: i32, code: i32, name: &str) {
+    let w = World::new("proj");
+    let claude = w.standin(&Standin {
+        sleep: 30,
+        ..Default::default()
+    });
+    let child = seance_bin(&w, &claude)
+        .args(["--talk", &ID[..6], "-p", "q"])
+        .spawn()
+        .unwrap();
+    w.wait_ready(1);
+    send_signal(child.id(), sig);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(code), "{}", text(&out.stderr));
+    assert_eq!(values(&w.runs()[0], "SIG"), [name]);
+    assert!(w.target_jsonl().is_empty());
+    assert_eq!(w.ledger_len(), 0);
+}
+
+#[test]
+fn bin_sigterm_forwarded_then_undone() {
+    bin_signal(libc::SIGTERM, 143, "TERM");
+}
+
+#[test]
+fn bin_sigint_forwarded_then_undone() {
+    bin_signal(libc::SIGINT, 130, "INT");
+}
+
+#[test]
+fn bin_two_concurrent_talks_share_one_link() {
+    let w = World::new("proj");
+    let long = w.standin(&Standin {
+        sleep: 2,
+        ..Default::default()
+    });
+    let short = w.standin(&Standin::default());
+    let first = seance_bin(&w, &long)
+        .args(["--talk", ID, "-p", "q"])
+        .spawn()
+        .unwrap();
+    w.wait_ready(1);
+    let out = seance_bin(&w, &short)
+        .args(["--talk", ID, "-p", "q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let link = link_in(&w, &w.proj);
+    assert_eq!(
+        fs::read_link(&link).unwrap(),
+        w.source,
+        "still there for the first"
+    );
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(w.runs().iter().any(|r| values(r, "LINK_AT_END").len() == 1));
+    assert!(w.target_jsonl().is_empty());
+    assert_eq!(w.ledger_len(), 0);
+}

@@ -553,3 +553,27 @@ pub fn spawn_talk_in_pty(
     let child = cmd.spawn().ok()?;
     Some((child, master))
 }
+
+/// The built `seance` binary, run in `w.cur` with an environment that points every
+/// directory into the world: account `b` is current (`CLAUDE_CONFIG_DIR`), account `a`
+/// is known through `SEANCE_ACCOUNT_DIRS`, state and cache under the world's root, and
+/// `SEANCE_CLAUDE` names `claude`. `CLAUDECODE`/`CLAUDE_CODE_ENTRYPOINT` are set so
+/// tests can see them stripped.
+pub fn seance_bin(w: &World, claude: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seance"));
+    cmd.current_dir(&w.cur)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", w.root.join("home"))
+        .env("XDG_STATE_HOME", w.state.parent().unwrap())
+        .env("XDG_CACHE_HOME", w.root.join("cache"))
+        .env("CLAUDE_CONFIG_DIR", &w.b)
+        .env("SEANCE_ACCOUNT_DIRS", &w.a)
+        .env("SEANCE_CLAUDE", claude)
+        .env("CLAUDECODE", "1")
+        .env("CLAUDE_CODE_ENTRYPOINT", "cli")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
