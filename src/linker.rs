@@ -402,8 +402,12 @@ impl LinkGuard {
         txn.save()?;
         fault("after-link");
 
-        if let Some(source_entry) = req.source_entry {
-            let entry = index_patch::entry_for_link(source_entry, &self.link)?;
+        let entry = req.source_entry.and_then(|e| {
+            index_patch::entry_for_link(e, &self.link)
+                .map_err(|err| eprintln!("seance: warning: not patching the index: {err:#}"))
+                .ok()
+        });
+        if let Some(entry) = entry {
             let index_path = req.folder.join(INDEX_FILE);
             let shadow = &mut self.shadow;
             index_patch::apply(

@@ -189,9 +189,9 @@ pub fn talk(plan: &TalkPlan) -> Result<i32> {
         .dir
         .canonicalize()
         .with_context(|| format!("resolving {}", run.dir.display()))?;
-    let original_path = canonical_run
-        .to_str()
-        .with_context(|| format!("the run directory {} is not UTF-8", canonical_run.display()))?;
+    // Only used as a new index's `originalPath`; JSON needs text, so lossy is the best
+    // there is for a non-UTF-8 directory.
+    let original_path = canonical_run.to_string_lossy();
     let folder = project_folder_for(&plan.current_config_dir.join("projects"), &canonical_run);
 
     let guard = LinkGuard::establish(
@@ -200,7 +200,7 @@ pub fn talk(plan: &TalkPlan) -> Result<i32> {
             source: &source,
             folder: &folder,
             source_entry: plan.source_index_entry.as_ref(),
-            original_path,
+            original_path: &original_path,
         },
         &plan.state_dir,
     )?;
