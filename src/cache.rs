@@ -100,6 +100,21 @@ impl Cache {
         self.rows.is_empty()
     }
 
+    /// Every entry, consumed: (key, metadata) in no particular order.
+    pub fn into_rows(self) -> Vec<(CacheKey, TranscriptMeta)> {
+        self.rows
+            .into_iter()
+            .map(|(path, (size, mtime_ns, meta))| {
+                let key = CacheKey {
+                    path,
+                    size,
+                    mtime_ns,
+                };
+                (key, meta)
+            })
+            .collect()
+    }
+
     /// Moves out the cached metadata for `path` when its size (bytes) and mtime both
     /// match; an entry that does not match is dropped as stale.
     pub fn take(

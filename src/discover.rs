@@ -276,7 +276,8 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
                 Ok(e) => e,
                 Err(e) => {
                     let p = e.path().unwrap_or(&projects).to_path_buf();
-                    let kind = if e.loop_ancestor().is_some() {
+                    let eloop = e.io_error().and_then(io::Error::raw_os_error) == Some(libc::ELOOP);
+                    let kind = if e.loop_ancestor().is_some() || eloop {
                         "symlink loops skipped"
                     } else if e.io_error().map(|io| io.kind()) == Some(io::ErrorKind::NotFound) {
                         "dangling links skipped"
@@ -293,7 +294,15 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
             // A real folder's canonical path is known without asking; only a symlinked
             // one needs resolving.
             let canon = if entry.path_is_symlink() {
-                fs::canonicalize(entry.path()).unwrap_or_else(|_| entry.path().into())
+                let c = fs::canonicalize(entry.path()).unwrap_or_else(|_| entry.path().into());
+                // A folder linked in from another account we scan is that account's.
+                if owners
+                    .iter()
+                    .any(|(oi, root)| *oi != ai && c.starts_with(root))
+                {
+                    continue;
+                }
+                c
             } else {
                 canonical_projects.join(entry.file_name())
             };
@@ -353,26 +362,26 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
 
     let mut sessions: Vec<Session> = Vec::with_capacity(found.len());
     let mut by_id: HashMap<String, usize> = HashMap::with_capacity(found.len());
+    // Ids whose transcript exists but was skipped: their index entries must not claim
+    // the transcript is missing.
+    let mut skipped: HashSet<String> = HashSet::new();
     for (f, (meta, _)) in found.into_iter().zip(metas) {
-        let meta = match meta {
-            Ok(m) => m,
-            Err(e) => {
-                warnings.add("unreadable transcripts skipped", &f.path, &e.to_string());
-                continue;
-            }
-        };
-        if meta.corrupt {
-            warnings.add(
+        let problem = match &meta {
+            Err(e) => Some(("unreadable transcripts skipped", e.to_string())),
+            Ok(m) if m.corrupt => Some((
                 "corrupt transcripts skipped",
-                &f.path,
-                "no JSON lines in its first 64 KiB",
-            );
+                "no JSON lines in its first 64 KiB".to_owned(),
+            )),
+            Ok(_) if f.size == 0 => Some(("empty transcripts skipped", "0 bytes".to_owned())),
+            Ok(_) => None,
+        };
+        if let Some((kind, detail)) = problem {
+            warnings.add(kind, &f.path, &detail);
+            skipped.insert(f.id);
             continue;
         }
-        if f.size == 0 {
-            warnings.add("empty transcripts skipped", &f.path, "0 bytes");
-            continue;
-        }
+        // Every error was counted as a problem just above.
+        let Ok(meta) = meta else { continue };
         let s = session_from_transcript(&opts.accounts[f.account], f, meta);
         match by_id.get(&s.session_id) {
             // The same id as a separate file in two accounts: keep the newer.
@@ -409,7 +418,9 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
             );
         }
         for entry in file.entries {
-            if opts.want.is_some_and(|w| !w(&entry.session_id)) {
+            if opts.want.is_some_and(|w| !w(&entry.session_id))
+                || skipped.contains(&entry.session_id)
+            {
                 continue;
             }
             let i = match by_id.get(&entry.session_id) {

@@ -362,9 +362,10 @@ fn scan_tail(buf: &[u8], whole: bool, meta: &mut TranscriptMeta, titles: &mut Ti
         buf
     } else {
         match memchr::memchr(b'\n', buf) {
-            Some(i) => &buf[i + 1..],
-            None => {
-                // One line longer than the window: its last timestamp key is the best guess.
+            Some(i) if !buf[i + 1..].trim_ascii().is_empty() => &buf[i + 1..],
+            _ => {
+                // The window lies inside the last line: its last timestamp key is the
+                // best guess (Claude Code writes `timestamp` late in each record).
                 meta.last_timestamp = last_timestamp_in(buf);
                 return;
             }

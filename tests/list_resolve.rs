@@ -64,7 +64,7 @@ fn world() -> World {
 }
 
 fn scan(w: &World, want: Option<&(dyn Fn(&str) -> bool + Sync)>) -> Catalog {
-    discover::scan(&ScanOptions {
+    discover::scan(ScanOptions {
         accounts: &w.accounts,
         events_file: Some(&w.events),
         want,
