@@ -488,7 +488,7 @@ fn two_concurrent_talks_share_one_link_until_the_last_leaves() {
 /// process is forwarded, once.
 #[test]
 fn terminal_ctrl_c_reaches_claude_once_and_kill_int_is_forwarded() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let w = World::new("proj");
     let Some(claude) = origin_recording_standin(&w) else {
         eprintln!("skipped: no python3 for the origin-recording stand-in");
@@ -498,19 +498,7 @@ fn terminal_ctrl_c_reaches_claude_once_and_kill_int_is_forwarded() {
         eprintln!("skipped: no pseudo-terminal available");
         return;
     };
-    // Drain the terminal so nothing blocks on a full pty buffer.
-    let mut reader = master.try_clone().unwrap();
-    let drain = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&buf[..n]);
-        }
-        out
-    });
+    let drain = drain(&master);
     w.wait_ready(1);
     master.write_all(b"\x03").unwrap();
     let status = child.wait().unwrap();
@@ -796,4 +784,45 @@ fn bin_two_concurrent_talks_share_one_link() {
     assert!(w.runs().iter().any(|r| values(r, "LINK_AT_END").len() == 1));
     assert!(w.target_jsonl().is_empty());
     assert_eq!(w.ledger_len(), 0);
+}
+
+#[test]
+fn bin_interactive_on_a_terminal_ctrl_c_reaches_claude_once() {
+    use std::io::Write;
+    let w = World::new("proj");
+    let Some(claude) = origin_recording_standin(&w) else {
+        eprintln!("skipped: no python3 for the origin-recording stand-in");
+        return;
+    };
+    let mut cmd = seance_bin(&w, &claude);
+    cmd.args(["--talk", &ID[..8]]);
+    let Some((mut child, mut master)) = spawn_in_pty(cmd) else {
+        eprintln!("skipped: no pseudo-terminal available");
+        return;
+    };
+    let drain = drain(&master);
+    w.wait_ready(1);
+    assert!(fs::symlink_metadata(link_in(&w, &w.proj)).is_ok());
+    master.write_all(b"\x03").unwrap();
+    let status = child.wait().unwrap();
+    drop(master);
+    let screen = text(&drain.join().unwrap());
+    assert_eq!(status.code(), Some(130), "{screen}");
+    let r = &w.runs()[0];
+    assert_eq!(
+        values(r, "SIGINFO"),
+        [format!("{} {} 0", libc::SIGINT, libc::SI_KERNEL)],
+        "{screen}"
+    );
+    assert!(
+        screen.contains("running in the session's own directory"),
+        "{screen}"
+    );
+    assert!(w.target_jsonl().is_empty());
+    assert_eq!(w.ledger_len(), 0);
+}
+
+#[test]
+fn bin_sighup_forwarded_then_undone() {
+    bin_signal(libc::SIGHUP, 129, "HUP");
 }
