@@ -207,9 +207,9 @@ pub struct ScanOptions<'a> {
     /// When set, only sessions whose id this accepts get their transcript read (the
     /// rest are never listed): resolving a talk's id need not read every transcript.
     pub want: Option<&'a (dyn Fn(&str) -> bool + Sync)>,
-    /// The metadata cache, when one is used. Hits are moved out of it; what is left
-    /// afterwards is stale.
-    pub cache: Option<Cache>,
+    /// The metadata cache file, when one is used: read before the scan, and rewritten
+    /// (atomically) when anything was read fresh or went stale.
+    pub cache_file: Option<&'a Path>,
 }
 
 /// Everything a scan found.
@@ -219,11 +219,11 @@ pub struct Catalog {
     pub sessions: Vec<Session>,
     /// Problems met.
     pub warnings: Warnings,
-    /// Metadata of every transcript scanned, for rewriting the cache: `Some` only when
-    /// a cache was given and it changed (fresh reads, or stale entries to drop).
-    pub cache_rows: Option<Vec<(CacheKey, TranscriptMeta)>>,
     /// How many transcripts were read fresh (not found in the cache).
     pub fresh: usize,
+    /// Why the cache could not be rewritten, if it could not: that only costs speed
+    /// next time, so it is not a warning.
+    pub cache_error: Option<String>,
 }
 
 /// A transcript found in a project folder, before its metadata is read.
@@ -248,7 +248,7 @@ pub fn is_uuid(s: &str) -> bool {
 
 /// Scans every account's project folders, the index files and the events file, and
 /// merges them by session id. Never fails: every problem becomes a warning.
-pub fn scan(mut opts: ScanOptions) -> Catalog {
+pub fn scan(opts: ScanOptions) -> Catalog {
     let mut warnings = Warnings::default();
     let owners: Vec<(usize, PathBuf)> = opts
         .accounts
@@ -331,15 +331,16 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
 
     // Metadata: moved out of the cache when path, size and mtime match, else read (in
     // parallel).
+    let mut cache = opts.cache_file.map(Cache::load);
     let cached: Vec<Option<TranscriptMeta>> = found
         .iter()
         .map(|f| {
-            opts.cache
+            cache
                 .as_mut()
                 .and_then(|c| c.take(&f.path, f.size, f.mtime))
         })
         .collect();
-    let stale = opts.cache.as_ref().map_or(0, Cache::len);
+    let stale = cache.map_or(0, |c| c.len());
     let metas: Vec<(io::Result<TranscriptMeta>, bool)> = found
         .par_iter()
         .zip(cached.into_par_iter())
@@ -349,16 +350,15 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
         })
         .collect();
     let fresh = metas.iter().filter(|(_, fresh)| *fresh).count();
-    let cache_rows = (opts.cache.is_some() && (fresh > 0 || stale > 0)).then(|| {
-        found
-            .iter()
-            .zip(&metas)
-            .filter_map(|(f, (m, _))| {
-                let m = m.as_ref().ok()?;
-                Some((CacheKey::new(&f.path, f.size, f.mtime), m.clone()))
-            })
-            .collect()
-    });
+    let mut cache_error = None;
+    if let Some(path) = opts.cache_file.filter(|_| fresh > 0 || stale > 0) {
+        let rows = found.iter().zip(&metas).filter_map(|(f, (m, _))| {
+            Some((CacheKey::new(&f.path, f.size, f.mtime), m.as_ref().ok()?))
+        });
+        if let Err(e) = crate::cache::save(path, rows) {
+            cache_error = Some(format!("cannot write cache {}: {e}", path.display()));
+        }
+    }
 
     let mut sessions: Vec<Session> = Vec::with_capacity(found.len());
     let mut by_id: HashMap<String, usize> = HashMap::with_capacity(found.len());
@@ -472,8 +472,8 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
     Catalog {
         sessions,
         warnings,
-        cache_rows,
         fresh,
+        cache_error,
     }
 }
 

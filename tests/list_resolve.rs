@@ -68,7 +68,7 @@ fn scan(w: &World, want: Option<&(dyn Fn(&str) -> bool + Sync)>) -> Catalog {
         accounts: &w.accounts,
         events_file: Some(&w.events),
         want,
-        cache: None,
+        cache_file: None,
     })
 }
 
