@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::transcript::TranscriptMeta;
 
 /// Bumped whenever [`TranscriptMeta`] or the way it is computed changes.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// File name inside the cache directory.
-pub const CACHE_FILE: &str = "transcripts-v1.bin";
+pub const CACHE_FILE: &str = "transcripts.bin";
 
 /// Identity of one transcript's bytes: its path, size in bytes and mtime in
 /// nanoseconds since the Unix epoch (0 when unknown or before 1970).

@@ -154,6 +154,9 @@ pub struct Session {
     /// Where `title` came from, for merging with the index.
     #[serde(skip)]
     pub title_kind: Option<TitleKind>,
+    /// `uuid` of the transcript's first-prompt record, for finding forks.
+    #[serde(skip)]
+    pub first_prompt_uuid: Option<String>,
 }
 
 fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
@@ -187,6 +190,7 @@ impl Session {
             forked_from: None,
             index_entry: None,
             title_kind: None,
+            first_prompt_uuid: None,
         }
     }
 
@@ -463,6 +467,7 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         }
     }
 
+    link_forks(&mut sessions);
     for s in &mut sessions {
         if s.title.is_none() && s.first_prompt.is_some() {
             s.title = s.first_prompt.clone();
@@ -570,9 +575,43 @@ fn session_from_transcript(acct: &Account, f: Found, meta: TranscriptMeta) -> Se
     s.last_active_at = meta.last_timestamp.or(f.mtime.map(DateTime::<Utc>::from));
     s.size_bytes = Some(f.size);
     s.forked_from = meta.forked_from;
+    s.first_prompt_uuid = meta.first_prompt_uuid;
     s.transcript = Some(f.path);
     s.add_source(Source::Transcript);
     s
+}
+
+/// Fills `forked_from` where the transcript did not record it: sessions whose
+/// first-prompt records share a uuid are one conversation forked, and all but the
+/// earliest (by start, which for a fork is the moment it was made) are forks of it. The
+/// earliest is the root, so the parent named is always an ancestor, if not always the
+/// nearest one.
+fn link_forks(sessions: &mut [Session]) {
+    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, s) in sessions.iter().enumerate() {
+        if let Some(u) = s.first_prompt_uuid.as_deref() {
+            groups.entry(u).or_default().push(i);
+        }
+    }
+    let mut links = Vec::new();
+    for members in groups.into_values().filter(|m| m.len() > 1) {
+        let key = |&i: &usize| {
+            (
+                sessions[i].started_at.is_none(),
+                sessions[i].started_at,
+                &sessions[i].session_id,
+            )
+        };
+        let Some(&root) = members.iter().min_by_key(|i| key(i)) else {
+            continue;
+        };
+        for &i in members.iter().filter(|&&i| i != root) {
+            links.push((i, sessions[root].session_id.clone()));
+        }
+    }
+    for (i, parent) in links {
+        sessions[i].forked_from.get_or_insert(parent);
+    }
 }
 
 fn enrich_from_index(s: &mut Session, path: &Path, e: IndexEntry) {

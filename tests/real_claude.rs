@@ -737,5 +737,9 @@ fn fixtures_real_listed_as_manifest_says() {
         if want["git_branch"] != "HEAD" {
             assert_eq!(row["git_branch"], want["git_branch"], "{row:#}");
         }
+        // 2.1.197 writes no forkedFrom: the fork is found by the first prompt's uuid,
+        // which the fork copies from its parent.
+        let parent = want.get("copied_from").cloned().unwrap_or_default();
+        assert_eq!(row["forked_from"], parent, "{row:#}");
     }
 }
