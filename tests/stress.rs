@@ -287,3 +287,182 @@ fn talks_at_once_with_gt_rewriting_the_index_lose_nothing() {
         listings.load(Ordering::SeqCst)
     );
 }
+
+/// A small deterministic generator (xorshift), seeded per run and printed on failure.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Rounds of [`killed_at_random_round`]; `STRESS_SEED` replays one.
+const KILL_ROUNDS: u64 = 4;
+
+#[test]
+fn talks_killed_at_random_while_others_run_are_reaped_and_lose_nothing() {
+    let seed = std::env::var("STRESS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    let (mut talks, mut killed, mut temps, mut lost) = (0, 0, 0, 0);
+    for round in 0..KILL_ROUNDS {
+        let (t, k, tmp, l) = killed_at_random_round(seed.wrapping_add(round * 7919));
+        talks += t;
+        killed += k;
+        temps += tmp;
+        lost += l;
+    }
+    assert!(killed > 0, "seed {seed}: no talk was killed");
+    eprintln!(
+        "stress-kill: seed {seed}: {talks} talks, {killed} killed at random, all reaped; \
+         known bugs: {temps} temp files left, {lost} orphaned claudes lost their link"
+    );
+}
+
+/// One round: 16 talks (8 sessions, twice each) with the `gt` rewriter running, about
+/// half of them SIGKILLed at a random moment; then one `--reap`. Returns (talks,
+/// killed, temp files left, orphaned claudes that lost their link).
+fn killed_at_random_round(seed: u64) -> (usize, usize, usize, usize) {
+    const SESSIONS: u32 = 8;
+    let mut rng = Rng(seed);
+    let w = World::new();
+    let ids: Vec<String> = (1..=SESSIONS).map(|n| sid(0xb000 + n)).collect();
+    for (n, id) in ids.iter().enumerate() {
+        w.add_session(id, &format!("title-{n}"), true);
+    }
+    let before_a = snapshot(&w.a, |_| false);
+    let target = w.target_folder(&w.proj);
+    fs::create_dir_all(&target).unwrap();
+    let index = target.join("sessions-index.json");
+    fs::write(
+        &index,
+        serde_json::to_vec_pretty(&serde_json::json!({
+            "version": 1, "entries": [{"sessionId": "foreign-0", "keep": true}], "originalPath": w.proj
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let claude = w.standin(&target, 1200);
+    let rewriter = spawn_rewriter(&index);
+
+    // Two talks per session; about half of all talks get SIGKILL at a random moment.
+    let mut talks: Vec<(String, Child, Option<Duration>)> = Vec::new();
+    for id in ids.iter().flat_map(|id| [id, id]) {
+        let child = w
+            .talk_cmd(&id[..8], &claude)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let kill = (rng.below(2) == 0).then(|| Duration::from_millis(rng.below(1500)));
+        talks.push((id.clone(), child, kill));
+    }
+    let start = Instant::now();
+    let mut pending: Vec<_> = talks
+        .iter()
+        .filter_map(|(_, c, k)| k.map(|k| (c.id(), k)))
+        .collect();
+    pending.sort_by_key(|(_, k)| *k);
+    for (pid, at) in &pending {
+        if let Some(wait) = at.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        // SAFETY: kill(2) on our own child (a zombie if it already ended: harmless).
+        unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
+    }
+    let mut killed = Vec::new();
+    let mut failures = Vec::new();
+    for (id, child, kill) in talks {
+        let pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        match (kill, out.status.code()) {
+            (_, Some(0)) => {}
+            (Some(_), None) => killed.push(pid),
+            _ => failures.push(format!("{id}: {}", show(&out))),
+        }
+    }
+    // Orphaned stand-ins of killed talks may still run: their links must hold until
+    // they end; then one reap cleans up everything.
+    w.wait_standins_gone();
+    let out = w.seance().arg("--reap").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    fs::write(format!("{}.stop", index.display()), b"").unwrap();
+    let gt = rewriter.wait_with_output().unwrap();
+    let gt_out = text(&gt.stdout);
+    let ctx = format!("seed {seed} ({} killed)", killed.len());
+    assert!(
+        failures.is_empty(),
+        "{ctx}: talks failed:\n{}",
+        failures.join("\n")
+    );
+    assert_eq!(
+        parse_kv(&gt_out, "BAD"),
+        0,
+        "{ctx}: the rewriter read a torn index"
+    );
+    // A claude whose seance was killed between spawning it and noting it in the ledger
+    // loses its link to the next reap: a known bug (RELIABILITY.md), counted here. Any
+    // other claude must keep its link for its whole run.
+    let mut orphans_lost = 0;
+    for (pid, log) in w.runs() {
+        if !log.contains("LOST") {
+            continue;
+        }
+        let parent: u32 = log
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("PPID="))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            killed.contains(&parent),
+            "{ctx}: stand-in {pid} of a live seance lost its link: {log}"
+        );
+        orphans_lost += 1;
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(&index).unwrap()).unwrap();
+    let got: Vec<&str> = doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["sessionId"].as_str().unwrap())
+        .collect();
+    let mut want = vec!["foreign-0".to_owned()];
+    want.extend((0..parse_kv(&gt_out, "ADDED")).map(|k| format!("foreign-added-{k}")));
+    assert_eq!(got, want, "{ctx}");
+    assert_eq!(doc["gtCounter"], parse_kv(&gt_out, "ROUNDS"), "{ctx}");
+    // Seance's temp files a kill may leave are a known bug (RELIABILITY.md): counted,
+    // not failed on.
+    let (temps, left): (Vec<String>, Vec<String>) = fs::read_dir(&target)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.starts_with("sessions-index.json"))
+        .partition(|n| n.starts_with('.') && n.ends_with(".tmp"));
+    assert!(
+        left.is_empty(),
+        "{ctx}: left in the target folder: {left:?}"
+    );
+    assert_eq!(w.ledger_len(), 0, "{ctx}");
+    assert_eq!(
+        snapshot(&w.a, |_| false),
+        before_a,
+        "{ctx}: the source account changed"
+    );
+    (
+        2 * SESSIONS as usize,
+        killed.len(),
+        temps.len(),
+        orphans_lost,
+    )
+}

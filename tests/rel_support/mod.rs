@@ -198,7 +198,7 @@ impl World {
         cmd
     }
 
-    /// Writes a stand-in claude: logs its pid and arguments to `<root>/runs/<pid>`,
+    /// Writes a stand-in claude: logs its pid, its parent's (seance's) pid and the id to `<root>/runs/<pid>`,
     /// checks every 50 ms for a random 0..`max_ms` ms that the link of the session it
     /// was asked to resume (in `target`) is a symlink whose target reads back as a
     /// transcript, and writes `LOST` to its log if it ever is not.
@@ -213,7 +213,7 @@ ID=""
 prev=""
 for a in "$@"; do [ "$prev" = "--resume" ] && ID="$a"; prev="$a"; done
 LINK="{target}/$ID.jsonl"
-echo "PID=$$ ID=$ID" > "$LOG"
+echo "PID=$$ PPID=$PPID ID=$ID" > "$LOG"
 check() {{
   if [ ! -L "$LINK" ] || ! head -c 1 "$LINK" 2>/dev/null | grep -q '{{'; then echo "LOST $1" >> "$LOG"; fi
 }}
