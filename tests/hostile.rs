@@ -69,6 +69,52 @@ fn hostile_ids_are_refused_before_any_file_is_touched() {
     assert!(seance::resolve::normalize("abcd\0ef").is_err());
 }
 
+#[test]
+fn crafted_index_ids_and_non_utf8_run_dirs_are_clear_errors_that_write_nothing() {
+    let w = World::new();
+    let good = sid(0x600d);
+    w.add_session(&good, "good", true);
+    // An index-only "session" whose id walks out of the folder.
+    let idx = w.source_folder(&w.proj).join("sessions-index.json");
+    let mut doc: Value = serde_json::from_slice(&fs::read(&idx).unwrap()).unwrap();
+    let evil = w.root.join("evil");
+    doc["entries"].as_array_mut().unwrap().push(json!({
+        "sessionId": format!("0badbeef/../../../../..{}", evil.display()),
+        "fullPath": evil.join("x.jsonl"),
+    }));
+    fs::write(&idx, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let claude = w.standin(&w.target_folder(&w.proj), 0);
+    let before = snapshot(&w.b, |_| false);
+    let out = w.talk_cmd("0badbeef", &claude).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("no transcript to resume"),
+        "{}",
+        show(&out)
+    );
+    assert!(!evil.exists());
+    assert!(snapshot(&w.b, |_| false) == before);
+
+    // --here from a directory whose name is not UTF-8: the index cannot carry it.
+    let odd = w.root.join(OsStr::from_bytes(b"odd-\xff-dir"));
+    fs::create_dir_all(&odd).unwrap();
+    let out = w
+        .talk_cmd(&good, &claude)
+        .arg("--here")
+        .current_dir(&odd)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(text(&out.stderr).contains("is not UTF-8"), "{}", show(&out));
+    assert!(!text(&out.stderr).contains("panicked"));
+    assert!(
+        snapshot(&w.b, |_| false) == before,
+        "nothing written in the account"
+    );
+    assert!(w.runs().is_empty(), "claude never ran");
+    assert_eq!(w.ledger_len(), 0);
+}
+
 /// A world full of broken and crafted input around two good sessions.
 fn hostile_world() -> (World, Vec<String>) {
     let w = World::new();
