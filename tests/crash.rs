@@ -235,60 +235,16 @@ fn is_seance_temp(p: &Path) -> bool {
         .is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"))
 }
 
-/// Takes seance's temp files out of `after`, and the folders new since `before` that
-/// held nothing else: what a SIGKILL between a temp file's creation and its rename
-/// leaves today (known bug, see RELIABILITY.md). Returns what it took out, deepest first.
-fn without_temp_leftovers(
-    before: &BTreeMap<PathBuf, Node>,
-    after: &mut BTreeMap<PathBuf, Node>,
-) -> Vec<PathBuf> {
-    let temps: Vec<PathBuf> = after
-        .keys()
-        .filter(|p| is_seance_temp(p))
-        .cloned()
-        .collect();
-    let mut taken = Vec::new();
-    for t in temps {
-        after.remove(&t);
-        let mut dir = t.parent().map(Path::to_owned);
-        taken.push(t);
-        while let Some(d) = dir {
-            let empty = !after.keys().any(|p| *p != d && p.starts_with(&d));
-            if d.as_os_str().is_empty() || before.contains_key(&d) || !empty {
-                break;
-            }
-            after.remove(&d);
-            dir = d.parent().map(Path::to_owned);
-            taken.push(d);
-        }
-    }
-    taken
-}
-
-/// Removes what [`without_temp_leftovers`] took out (relative to `root`), so the next
-/// crash point starts from the same state.
-fn remove_leftovers(root: &Path, taken: &[PathBuf]) {
-    for rel in taken {
-        let p = root.join(rel);
-        if p.is_dir() {
-            // It may still hold the lock file, left out of snapshots.
-            fs::remove_dir_all(&p).unwrap();
-        } else {
-            fs::remove_file(&p).unwrap();
-        }
-    }
-}
-
 /// Recovers by `--reap` or by another (untraced, complete) talk, then checks the
-/// account is back to `before` and the source account untouched. Returns the leftover
-/// temp files it tolerated (and removed).
+/// account is back to `before` (no temp file of a killed write left either) and the
+/// source account untouched.
 fn recover_and_check(
     s: &Setup,
     by_talk: bool,
     before: &BTreeMap<PathBuf, Node>,
     before_a: &BTreeMap<PathBuf, Node>,
     ctx: &str,
-) -> Vec<PathBuf> {
+) {
     s.w.wait_standins_gone();
     let out = if by_talk {
         s.w.talk_cmd(&s.id, &s.claude).output().unwrap()
@@ -297,10 +253,8 @@ fn recover_and_check(
     };
     assert_eq!(out.status.code(), Some(0), "{ctx}: {}", show(&out));
     s.w.wait_standins_gone();
-    let mut after = account_state(s);
-    let mut state = snapshot(&s.w.state(), |_| false);
-    let in_account = without_temp_leftovers(before, &mut after);
-    let in_state = without_temp_leftovers(&BTreeMap::new(), &mut state);
+    let after = account_state(s);
+    let state = snapshot(&s.w.state(), |_| false);
     assert!(
         after == *before,
         "{ctx}: recovered by {} but the account differs:\n{}\n{}",
@@ -308,30 +262,22 @@ fn recover_and_check(
         diff(before, &after),
         show(&out)
     );
+    let temps: Vec<&PathBuf> = state.keys().filter(|p| is_seance_temp(p)).collect();
+    assert!(
+        temps.is_empty(),
+        "{ctx}: temp files left in the state dir: {temps:?}"
+    );
     assert_eq!(s.w.ledger_len(), 0, "{ctx}");
     assert_eq!(
         snapshot(&s.w.a, |_| false),
         *before_a,
         "{ctx}: source changed"
     );
-    remove_leftovers(&s.w.b, &in_account);
-    remove_leftovers(&s.w.state(), &in_state);
-    let mut temps: Vec<PathBuf> = in_account
-        .into_iter()
-        .filter(|p| is_seance_temp(p))
-        .collect();
-    temps.extend(
-        in_state
-            .into_iter()
-            .filter(|p| is_seance_temp(p))
-            .map(|p| Path::new("<state>").join(p)),
-    );
-    temps
 }
 
 #[test]
 fn sigkill_before_every_changing_syscall_is_recovered() {
-    let (mut total, mut leaks) = (0, Vec::new());
+    let mut total = 0;
     for existing_index in [true, false] {
         let s = setup(existing_index);
         let before = account_state(&s);
@@ -363,18 +309,11 @@ fn sigkill_before_every_changing_syscall_is_recovered() {
                 _ => panic!("{ctx}"),
             }
             assert_nothing_torn(&s, &ctx);
-            for t in recover_and_check(&s, k % 2 == 0, &before, &before_a, &ctx) {
-                leaks.push(format!("{ctx}: left {}", t.display()));
-            }
+            recover_and_check(&s, k % 2 == 0, &before, &before_a, &ctx);
             total += 1;
         }
     }
-    eprintln!(
-        "crash: killed seance at {total} syscall points, all recovered; {} left a temp file \
-         (known bug):\n{}",
-        leaks.len(),
-        leaks.join("\n")
-    );
+    eprintln!("crash: killed seance at {total} syscall points, all recovered byte for byte");
 }
 
 #[test]
@@ -602,4 +541,39 @@ fn tracer_counts_and_kills_where_asked() {
     assert!(matches!(ended, Ended::KilledAt(_)), "{ended:?}");
     let (ended, _) = traced(s.w.seance().arg("--reap"), Some(10_000)).unwrap();
     assert!(matches!(ended, Ended::Exited(0)), "{ended:?}");
+}
+
+/// A seance killed between spawning claude and noting its pid in the ledger must not
+/// leave a claude running on a link the next reap takes away. claude is sent SIGTERM
+/// when its seance dies (PR_SET_PDEATHSIG), so no stand-in ever reports its link lost.
+#[test]
+fn kill_between_spawn_and_set_child_leaves_no_claude_on_a_reaped_link() {
+    let s = setup(true);
+    let other = sid(0xd00d);
+    s.w.add_session(&other, "another", true);
+    let long = s.w.standin(&s.target, 2500);
+    let Some((_, points)) = traced(&mut quiet(s.w.talk_cmd(&s.id, &s.claude)), None) else {
+        unavailable("ptrace");
+        return;
+    };
+    let spawn = points
+        .iter()
+        .rposition(|p| *p == "clone" || *p == "clone3")
+        .expect("a clone among the points");
+    s.w.wait_standins_gone();
+    fs::remove_dir_all(s.w.root.join("runs")).unwrap();
+    fs::create_dir_all(s.w.root.join("runs")).unwrap();
+    let (ended, _) = traced(&mut quiet(s.w.talk_cmd(&s.id, &long)), Some(spawn + 2)).unwrap();
+    assert!(matches!(ended, Ended::KilledAt(_)), "{ended:?}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Any talk reaps at its start.
+    let out = s.w.talk_cmd(&other, &s.claude).output().unwrap();
+    s.w.wait_standins_gone();
+    for (pid, log) in s.w.runs() {
+        assert!(
+            !log.contains("LOST"),
+            "stand-in {pid} lost its link: {log}\n{}",
+            show(&out)
+        );
+    }
 }
