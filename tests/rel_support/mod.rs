@@ -10,43 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../common/folder_name.rs"]
+mod folder_name;
+pub use folder_name::reference_folder_name;
+
 /// A session id built from a small number (distinct first 8 characters per `n`).
 pub fn sid(n: u32) -> String {
     format!("{n:08x}-1111-4222-8333-{n:012x}")
-}
-
-/// Claude Code's folder name, written independently of `seance::folder`.
-pub fn reference_folder_name(path: &str) -> String {
-    let mut out = String::new();
-    for c in path.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else {
-            for _ in 0..c.len_utf16() {
-                out.push('-');
-            }
-        }
-    }
-    if out.len() > 200 {
-        let mut h: i32 = 0;
-        for u in path.encode_utf16() {
-            h = h.wrapping_mul(31).wrapping_add(i32::from(u));
-        }
-        let mut n = i64::from(h).unsigned_abs();
-        let mut digits = Vec::new();
-        while n > 0 {
-            digits.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]);
-            n /= 36;
-        }
-        if digits.is_empty() {
-            digits.push(b'0');
-        }
-        digits.reverse();
-        out.truncate(200);
-        out.push('-');
-        out.push_str(std::str::from_utf8(&digits).unwrap());
-    }
-    out
 }
 
 /// One transcript line set for session `id` run in `cwd` with title `title`.
