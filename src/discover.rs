@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
-use walkdir::WalkDir;
 
 use crate::accounts::Account;
 use crate::cache::{Cache, CacheKey};
@@ -267,64 +266,48 @@ pub fn scan(opts: ScanOptions) -> Catalog {
     let mut folders: Vec<(usize, String, PathBuf)> = Vec::new();
     let mut seen_folders = HashSet::new();
     for (ai, acct) in opts.accounts.iter().enumerate() {
-        let projects = acct.projects_dir();
         let Some(canonical_projects) = &acct.projects else {
             continue;
         };
-        for entry in WalkDir::new(&projects)
-            .min_depth(1)
-            .max_depth(1)
-            .follow_links(true)
-            .sort_by_file_name()
-        {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    let p = e.path().unwrap_or(&projects).to_path_buf();
-                    let eloop = e.io_error().and_then(io::Error::raw_os_error) == Some(libc::ELOOP);
-                    let kind = if e.loop_ancestor().is_some() || eloop {
-                        "symlink loops skipped"
-                    } else if e.io_error().map(|io| io.kind()) == Some(io::ErrorKind::NotFound) {
-                        "dangling links skipped"
-                    } else {
-                        "unreadable directories skipped"
-                    };
-                    warnings.add(kind, &p, &e.to_string());
-                    continue;
-                }
-            };
-            if !entry.file_type().is_dir() {
-                continue;
-            }
+        for (name, path, kind) in project_folders(&acct.projects_dir(), &mut warnings) {
             // A real folder's canonical path is known without asking; only a symlinked
             // one needs resolving.
-            let canon = if entry.path_is_symlink() {
-                let c = fs::canonicalize(entry.path()).unwrap_or_else(|_| entry.path().into());
-                // A folder linked in from another account we scan is that account's.
-                if owners
-                    .iter()
-                    .any(|(oi, root)| *oi != ai && c.starts_with(root))
-                {
-                    continue;
+            let canon = match kind {
+                FolderKind::Real => canonical_projects.join(&name),
+                FolderKind::Linked(target) => {
+                    // A folder linked in from another account we scan is that account's.
+                    if owners
+                        .iter()
+                        .any(|(oi, root)| *oi != ai && target.starts_with(root))
+                    {
+                        continue;
+                    }
+                    target
                 }
-                c
-            } else {
-                canonical_projects.join(entry.file_name())
             };
-            if !seen_folders.insert(canon) {
-                continue;
+            if seen_folders.insert(canon) {
+                folders.push((ai, name, path));
             }
-            let name = entry.file_name().to_string_lossy().into_owned();
-            folders.push((ai, name, entry.into_path()));
         }
     }
 
-    // List each folder in parallel: transcripts (stat only) and index files.
+    // List each folder in parallel: transcripts (stat only) and index files. Loading the
+    // cache and reading the events file do not depend on it: they run alongside.
     type Listed = (Vec<Found>, Option<(PathBuf, usize, String)>, Warnings);
-    let listed: Vec<Listed> = folders
-        .par_iter()
-        .map(|(ai, name, path)| list_folder(*ai, name, path, &owners, opts.want))
-        .collect();
+    let (listed, (cache, events)): (Vec<Listed>, _) = rayon::join(
+        || {
+            folders
+                .par_iter()
+                .map(|(ai, name, path)| list_folder(*ai, name, path, &owners, opts.want))
+                .collect()
+        },
+        || {
+            rayon::join(
+                || opts.cache_file.map(Cache::load),
+                || opts.events_file.map(|p| (p, read_events(p))),
+            )
+        },
+    );
 
     let mut found = Vec::new();
     let mut index_files = Vec::new();
@@ -336,7 +319,7 @@ pub fn scan(opts: ScanOptions) -> Catalog {
 
     // Metadata: moved out of the cache when path, size and mtime match, else read (in
     // parallel).
-    let mut cache = opts.cache_file.map(Cache::load);
+    let mut cache = cache;
     let cached: Vec<Option<TranscriptMeta>> = found
         .iter()
         .map(|f| {
@@ -449,8 +432,8 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         }
     }
 
-    if let Some(events_path) = opts.events_file {
-        match read_events(events_path) {
+    if let Some((events_path, res)) = events {
+        match res {
             Ok(ev) => merge_events(
                 &mut sessions,
                 &mut by_id,
@@ -481,6 +464,62 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         fresh,
         cache_error,
     }
+}
+
+/// What a project folder entry is.
+enum FolderKind {
+    /// A directory.
+    Real,
+    /// A symlink to a directory, with the directory's canonical path.
+    Linked(PathBuf),
+}
+
+/// The project folders directly under `projects` (one `read_dir`, sorted by name):
+/// directories, and symlinks to directories. Broken or looping links become warnings; a
+/// missing or unreadable `projects` gives nothing (the account may be new).
+fn project_folders(projects: &Path, warnings: &mut Warnings) -> Vec<(String, PathBuf, FolderKind)> {
+    let entries = match fs::read_dir(projects) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => {
+            warnings.add("unreadable directories skipped", projects, &e.to_string());
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let Ok(ft) = entry.file_type() else { continue };
+        let path = entry.path();
+        let kind = if ft.is_dir() {
+            FolderKind::Real
+        } else if ft.is_symlink() {
+            match fs::canonicalize(&path) {
+                // A link to `projects/` itself or above it would walk in circles.
+                Ok(target) if fs::canonicalize(projects).is_ok_and(|p| p.starts_with(&target)) => {
+                    warnings.add("symlink loops skipped", &path, "links to an ancestor");
+                    continue;
+                }
+                Ok(target) if target.is_dir() => FolderKind::Linked(target),
+                Ok(_) => continue,
+                Err(e) => {
+                    let kind = if e.raw_os_error() == Some(libc::ELOOP) {
+                        "symlink loops skipped"
+                    } else if e.kind() == io::ErrorKind::NotFound {
+                        "dangling links skipped"
+                    } else {
+                        "unreadable directories skipped"
+                    };
+                    warnings.add(kind, &path, &e.to_string());
+                    continue;
+                }
+            }
+        } else {
+            continue;
+        };
+        out.push((entry.file_name().to_string_lossy().into_owned(), path, kind));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }
 
 /// Lists one project folder: its `<uuid>.jsonl` transcripts (regular files, or symlinks
