@@ -14,7 +14,6 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
 
 use crate::accounts::Account;
 use crate::cache::{Cache, CacheKey};
@@ -147,9 +146,9 @@ pub struct Session {
     pub sources: Vec<Source>,
     /// The session this one was forked from.
     pub forked_from: Option<String>,
-    /// The legacy index entry for this session and the index file it came from.
+    /// The legacy index file that has an entry for this session (the first one met).
     #[serde(skip)]
-    pub index_entry: Option<(PathBuf, Map<String, Value>)>,
+    pub index_file: Option<PathBuf>,
     /// Where `title` came from, for merging with the index.
     #[serde(skip)]
     pub title_kind: Option<TitleKind>,
@@ -188,7 +187,7 @@ impl Session {
             size_bytes: None,
             sources: Vec::new(),
             forked_from: None,
-            index_entry: None,
+            index_file: None,
             title_kind: None,
             first_prompt_uuid: None,
         }
@@ -679,8 +678,8 @@ fn enrich_from_index(s: &mut Session, path: &Path, e: IndexEntry) {
     s.git_branch = s.git_branch.take().or(e.git_branch);
     s.started_at = s.started_at.or(e.created);
     s.last_active_at = s.last_active_at.or(e.modified);
-    if s.index_entry.is_none() {
-        s.index_entry = Some((path.to_path_buf(), e.raw));
+    if s.index_file.is_none() {
+        s.index_file = Some(path.to_path_buf());
     }
 }
 

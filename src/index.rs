@@ -11,6 +11,10 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::timefmt::parse_timestamp;
@@ -40,9 +44,6 @@ pub struct IndexEntry {
     pub project_path: Option<String>,
     /// `gitBranch`.
     pub git_branch: Option<String>,
-    /// The whole entry as found, every field kept in order: a talk copies it into the
-    /// target folder's index.
-    pub raw: Map<String, Value>,
 }
 
 /// Why an index file could not be used.
@@ -80,14 +81,32 @@ pub fn read_index(path: &Path) -> Result<IndexFile, IndexError> {
 
 /// Parses the bytes of an index file; see [`read_index`].
 pub fn parse_index(bytes: &[u8]) -> Result<IndexFile, IndexError> {
-    let v: Value = serde_json::from_slice(bytes)?;
-    let entries = v
-        .get("entries")
-        .and_then(Value::as_array)
+    #[derive(Deserialize)]
+    struct Doc<'a> {
+        #[serde(borrow)]
+        entries: Option<&'a RawValue>,
+    }
+    // Valid JSON that is not an object (an array, a string) is a shape error. Checked
+    // first because serde would read an array as a struct's fields in order.
+    if !bytes.trim_ascii_start().starts_with(b"{") {
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes)?;
+        return Err(IndexError::Shape);
+    }
+    let doc: Doc = match serde_json::from_slice(bytes) {
+        Ok(d) => d,
+        Err(e) if e.is_data() => return Err(IndexError::Shape),
+        Err(e) => return Err(IndexError::Json(e)),
+    };
+    let entries: Vec<&RawValue> = doc
+        .entries
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
         .ok_or(IndexError::Shape)?;
     let mut out = IndexFile::default();
-    for e in entries {
-        match e.as_object().and_then(entry_from) {
+    for raw in entries {
+        match serde_json::from_str::<Entry>(raw.get())
+            .ok()
+            .and_then(Entry::into_index_entry)
+        {
             Some(entry) => out.entries.push(entry),
             None => out.skipped += 1,
         }
@@ -95,29 +114,70 @@ pub fn parse_index(bytes: &[u8]) -> Result<IndexFile, IndexError> {
     Ok(out)
 }
 
-fn entry_from(obj: &Map<String, Value>) -> Option<IndexEntry> {
-    let s = |k: &str| {
-        obj.get(k)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
-    let session_id = s("sessionId")?;
-    Some(IndexEntry {
-        session_id,
-        full_path: s("fullPath").map(PathBuf::from),
-        summary: s("summary").map(|t| clip(&t)),
-        custom_title: s("customTitle").map(|t| clip(&t)),
-        first_prompt: s("firstPrompt")
-            .filter(|p| p != "No prompt")
-            .map(|t| clip(&t)),
-        created: s("created").and_then(|t| parse_timestamp(&t)),
-        modified: s("modified").and_then(|t| parse_timestamp(&t)),
-        project_path: s("projectPath"),
-        git_branch: s("gitBranch"),
-        raw: obj.clone(),
-    })
+/// One entry as far as the listing cares. Every field is taken raw and kept only when
+/// it is a string, so one odd field does not cost the whole entry; the rest of the entry
+/// is skipped without being built.
+#[derive(Deserialize)]
+struct Entry<'a> {
+    #[serde(rename = "sessionId", borrow)]
+    session_id: Option<&'a RawValue>,
+    #[serde(rename = "fullPath", borrow)]
+    full_path: Option<&'a RawValue>,
+    #[serde(borrow)]
+    summary: Option<&'a RawValue>,
+    #[serde(rename = "customTitle", borrow)]
+    custom_title: Option<&'a RawValue>,
+    #[serde(rename = "firstPrompt", borrow)]
+    first_prompt: Option<&'a RawValue>,
+    #[serde(borrow)]
+    created: Option<&'a RawValue>,
+    #[serde(borrow)]
+    modified: Option<&'a RawValue>,
+    #[serde(rename = "projectPath", borrow)]
+    project_path: Option<&'a RawValue>,
+    #[serde(rename = "gitBranch", borrow)]
+    git_branch: Option<&'a RawValue>,
+}
+
+impl Entry<'_> {
+    fn into_index_entry(self) -> Option<IndexEntry> {
+        let s = |v: Option<&RawValue>| {
+            let text: Cow<str> = serde_json::from_str(v?.get()).ok()?;
+            let t = text.trim();
+            (!t.is_empty()).then(|| t.to_owned())
+        };
+        Some(IndexEntry {
+            session_id: s(self.session_id)?,
+            full_path: s(self.full_path).map(PathBuf::from),
+            summary: s(self.summary).map(|t| clip(&t)),
+            custom_title: s(self.custom_title).map(|t| clip(&t)),
+            first_prompt: s(self.first_prompt)
+                .filter(|p| p != "No prompt")
+                .map(|t| clip(&t)),
+            created: s(self.created).and_then(|t| parse_timestamp(&t)),
+            modified: s(self.modified).and_then(|t| parse_timestamp(&t)),
+            project_path: s(self.project_path),
+            git_branch: s(self.git_branch),
+        })
+    }
+}
+
+/// The entry for `session_id` in the index file at `path`, whole: every field kept in
+/// order, as a talk copies it into the target folder's index. `None` when the file has
+/// no object entry with that `sessionId`.
+///
+/// Errors: as [`read_index`].
+pub fn raw_entry(path: &Path, session_id: &str) -> Result<Option<Map<String, Value>>, IndexError> {
+    let v: Value = serde_json::from_slice(&std::fs::read(path)?)?;
+    let entries = v
+        .get("entries")
+        .and_then(Value::as_array)
+        .ok_or(IndexError::Shape)?;
+    Ok(entries
+        .iter()
+        .filter_map(Value::as_object)
+        .find(|e| e.get("sessionId").and_then(Value::as_str) == Some(session_id))
+        .cloned())
 }
 
 #[cfg(test)]
@@ -138,7 +198,7 @@ mod tests {
         assert_eq!(e.summary.as_deref(), Some("Sum"));
         assert_eq!(e.first_prompt, None);
         assert_eq!(e.project_path.as_deref(), Some("/w"));
-        assert_eq!(e.raw.get("extra"), Some(&Value::from(1)));
+        assert_eq!(e.created.unwrap().to_rfc3339(), "2026-01-01T00:00:00+00:00");
     }
 
     #[test]

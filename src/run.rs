@@ -75,7 +75,7 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
     }
     let session = resolve::resolve(&catalog.sessions, prefix, &cfg.looked())?;
     let transcript = session.transcript.as_ref().with_context(|| {
-        let known = if session.index_entry.is_some() {
+        let known = if session.index_file.is_some() {
             "an index entry whose transcript is gone"
         } else {
             "a Gas Town event"
@@ -113,11 +113,17 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
 
 /// The session's index entry when it comes from the index beside its transcript: an
 /// entry elsewhere (say, one another seance added to the current account) is not the
-/// owner's to copy.
+/// owner's to copy. An index that cannot be read now gives no entry: the talk goes on
+/// without patching.
 fn owner_index_entry(
     session: &discover::Session,
     transcript: &std::path::Path,
 ) -> Option<crate::index_patch::Object> {
-    let (index, entry) = session.index_entry.as_ref()?;
-    (index.parent() == transcript.parent()).then(|| entry.clone())
+    let index = session.index_file.as_ref()?;
+    if index.parent() != transcript.parent() {
+        return None;
+    }
+    crate::index::raw_entry(index, &session.session_id)
+        .ok()
+        .flatten()
 }
