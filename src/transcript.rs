@@ -331,6 +331,55 @@ struct Titles {
     last_prompt: Option<String>,
 }
 
+impl Titles {
+    fn slot(&mut self, ty: &str) -> &mut Option<String> {
+        match ty {
+            "custom-title" => &mut self.custom,
+            "ai-title" => &mut self.ai,
+            "summary" => &mut self.summary,
+            _ => &mut self.last_prompt,
+        }
+    }
+
+    fn missing_any(&self) -> bool {
+        self.custom.is_none()
+            || self.ai.is_none()
+            || self.summary.is_none()
+            || self.last_prompt.is_none()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.custom.is_none()
+            && self.ai.is_none()
+            && self.summary.is_none()
+            && self.last_prompt.is_none()
+    }
+
+    /// Takes `line` as a record of `rec`'s type if it is one with a non-empty value and
+    /// that type is not found yet (lines come newest first). Returns whether it did.
+    fn take(&mut self, rec: &TitleRecord, line: &[u8]) -> bool {
+        if self.slot(rec.ty).is_some() {
+            return false;
+        }
+        let Some(r) = parse(line).filter(|r| r.ty.as_deref() == Some(rec.ty)) else {
+            return false;
+        };
+        let value = match rec.ty {
+            "custom-title" => r.custom_title,
+            "ai-title" => r.ai_title,
+            "summary" => r.summary,
+            _ => r.last_prompt,
+        };
+        match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => {
+                *self.slot(rec.ty) = Some(clip(v));
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// A title record type, the marker that finds its lines, and the field it sets.
 struct TitleRecord {
     ty: &'static str,
@@ -398,33 +447,40 @@ fn scan_tail(buf: &[u8], whole: bool, meta: &mut TranscriptMeta, titles: &mut Ti
         }
     }
 
-    // Each title type: the last line that really is such a record. Forward search is
-    // SIMD-accelerated and reverse search is not, so find every mention and walk them
-    // from the last.
-    for rec in &TITLE_RECORDS {
-        let hits: Vec<usize> = rec.finder.find_iter(region).collect();
-        let mut searched_below = region.len();
-        for &pos in hits.iter().rev() {
-            if pos >= searched_below {
-                continue;
+    // Title records: Claude Code writes them with `type` first, so walking lines from
+    // the end and looking at each line's start finds the last of each type in one pass.
+    let mut end = region.len();
+    while end > 0 && titles.missing_any() {
+        let start = memchr::memrchr(b'\n', &region[..end]).map_or(0, |i| i + 1);
+        let line = region[start..end].trim_ascii();
+        if let Some(rest) = line.strip_prefix(b"{\"type\":\"") {
+            if let Some(rec) = TITLE_RECORDS
+                .iter()
+                .find(|r| rest.starts_with(r.ty.as_bytes()) && rest.get(r.ty.len()) == Some(&b'"'))
+            {
+                titles.take(rec, line);
             }
-            let (s, e) = line_around(region, pos);
-            searched_below = s;
-            let Some(r) = parse(region[s..e].trim_ascii()) else {
-                continue;
-            };
-            if r.ty.as_deref() != Some(rec.ty) {
-                continue;
-            }
-            let (value, slot) = match rec.ty {
-                "custom-title" => (r.custom_title, &mut titles.custom),
-                "ai-title" => (r.ai_title, &mut titles.ai),
-                "summary" => (r.summary, &mut titles.summary),
-                _ => (r.last_prompt, &mut titles.last_prompt),
-            };
-            if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-                *slot = Some(clip(v));
-                break;
+        }
+        if start == 0 {
+            break;
+        }
+        end = start - 1;
+    }
+    if titles.is_empty() {
+        // A writer that puts `type` elsewhere: find every mention of each title type
+        // (forward search is SIMD-accelerated, reverse search is not) from the last.
+        for rec in &TITLE_RECORDS {
+            let hits: Vec<usize> = rec.finder.find_iter(region).collect();
+            let mut searched_below = region.len();
+            for &pos in hits.iter().rev() {
+                if pos >= searched_below {
+                    continue;
+                }
+                let (s, e) = line_around(region, pos);
+                searched_below = s;
+                if titles.take(rec, region[s..e].trim_ascii()) {
+                    break;
+                }
             }
         }
     }
