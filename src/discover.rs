@@ -213,6 +213,12 @@ pub struct ScanOptions<'a> {
     /// The metadata cache file, when one is used: read before the scan, and rewritten
     /// (atomically) when anything was read fresh or went stale.
     pub cache_file: Option<&'a Path>,
+    /// A full session id to look for first (a talk's fast path): only the project
+    /// folders holding `<id>.jsonl` are listed (one `stat` per folder), and the events
+    /// file is read only when nothing else gave the session its working directory, so
+    /// `actor`, `role` and `topic` may stay empty. When no folder holds it, the scan
+    /// falls back to everything (the session may be index- or event-only).
+    pub exact_id: Option<&'a str>,
 }
 
 /// Everything a scan found.
@@ -290,6 +296,21 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         }
     }
 
+    // A full id: list only the folders that hold its transcript, when any does.
+    let mut events_file = opts.events_file;
+    if let Some(id) = opts.exact_id {
+        let file = format!("{id}.jsonl");
+        let holding: Vec<_> = folders
+            .par_iter()
+            .filter(|(_, _, path)| fs::symlink_metadata(path.join(&file)).is_ok())
+            .cloned()
+            .collect();
+        if !holding.is_empty() {
+            folders = holding;
+            events_file = None;
+        }
+    }
+
     // List each folder in parallel: transcripts (stat only) and index files. Loading the
     // cache and reading the events file do not depend on it: they run alongside.
     type Listed = (Vec<Found>, Option<(PathBuf, usize, String)>, Warnings);
@@ -303,7 +324,7 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         || {
             rayon::join(
                 || opts.cache_file.map(Cache::load),
-                || opts.events_file.map(|p| (p, read_events(p))),
+                || events_file.map(|p| (p, read_events(p))),
             )
         },
     );
@@ -431,6 +452,13 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         }
     }
 
+    // The exact-id path skipped the events; they are still the last source of a cwd.
+    let events = match (events, opts.events_file) {
+        (None, Some(p)) if events_file.is_none() && sessions.iter().any(|s| s.cwd.is_none()) => {
+            Some((p, read_events(p)))
+        }
+        (e, _) => e,
+    };
     if let Some((events_path, res)) = events {
         match res {
             Ok(ev) => merge_events(

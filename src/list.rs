@@ -72,6 +72,7 @@ pub fn run(cfg: &Config) -> Result<i32> {
         events_file: cfg.events_file.as_deref(),
         want: None,
         cache_file: cfg.cache_file.as_deref(),
+        exact_id: None,
     });
     if let Some(e) = catalog.cache_error.as_ref().filter(|_| cfg.verbose) {
         eprintln!("seance: note: {e}");

@@ -69,6 +69,7 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
         events_file: cfg.events_file.as_deref(),
         want: Some(&want),
         cache_file: None,
+        exact_id: discover::is_uuid(prefix).then_some(prefix),
     });
     if cfg.verbose {
         let _ = catalog.warnings.report(true, &mut std::io::stderr());

@@ -69,6 +69,7 @@ fn scan(w: &World, want: Option<&(dyn Fn(&str) -> bool + Sync)>) -> Catalog {
         events_file: Some(&w.events),
         want,
         cache_file: None,
+        exact_id: None,
     })
 }
 
@@ -211,4 +212,43 @@ fn a_wanted_prefix_limits_what_the_scan_reads() {
     let s = resolve(&cat.sessions, &normalize("4662f").unwrap(), "").unwrap();
     assert_eq!(s.transcript.as_deref().map(Path::exists), Some(true));
     assert_eq!(s.account.as_deref(), Some(".claude-other"));
+}
+
+#[test]
+fn a_full_id_scan_finds_the_same_session_as_a_full_scan() {
+    // The talk's fast path lists only folders holding <id>.jsonl and skips the events
+    // file; what it finds must be what the full scan finds, and an id with no
+    // transcript (events-only) must still be found through the fallback.
+    let w = world();
+    for id in [TWIN_A, TWIN_B, COUSIN, PLAIN, AI, EVONLY] {
+        let want = |s: &str| s == id;
+        let full = scan(&w, Some(&want));
+        let fast = discover::scan(ScanOptions {
+            accounts: &w.accounts,
+            events_file: Some(&w.events),
+            want: Some(&want),
+            cache_file: None,
+            exact_id: Some(id),
+        });
+        // Everything but what only events say (the fast path reads them only for a
+        // missing cwd).
+        let as_json = |c: &Catalog| {
+            let mut v = serde_json::to_value(&c.sessions).unwrap();
+            if !c.sessions[0]
+                .sources
+                .contains(&discover::Source::Transcript)
+            {
+                return v;
+            }
+            for row in v.as_array_mut().unwrap() {
+                let row = row.as_object_mut().unwrap();
+                for key in ["actor", "role", "topic", "sources"] {
+                    row.remove(key);
+                }
+            }
+            v
+        };
+        assert_eq!(as_json(&fast), as_json(&full), "{id}");
+        assert_eq!(fast.sessions.len(), 1, "{id}");
+    }
 }
