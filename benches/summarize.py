@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Turn one benches/run.sh results directory into the Markdown tables of BENCHMARKS.md.
+
+Usage: summarize.py <results dir>
+Reads machine.txt, <tag>.json (hyperfine exports), <tag>-rss.json, <tag>-corpus.json and
+talk.json, and prints the timings, the ratios against issue 5's targets, and verdicts.
+"""
+
+import json
+import os
+import sys
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def ms(x):
+    return f"{x * 1000:.1f}"
+
+
+def results(doc):
+    return {r["command"]: r for r in doc["results"]} if doc else {}
+
+
+def count_listed(path):
+    """How many sessions a `seance --json` output holds, whatever its top-level shape."""
+    doc = load(path)
+    if isinstance(doc, list):
+        return len(doc)
+    if isinstance(doc, dict):
+        for key in ("sessions", "items", "results"):
+            if isinstance(doc.get(key), list):
+                return len(doc[key])
+    return "?"
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def main():
+    out = sys.argv[1]
+    print("### Machine\n")
+    print("```")
+    with open(os.path.join(out, "machine.txt")) as f:
+        print(f.read().rstrip())
+    print("```\n")
+
+    runs = {}
+    for tag in ("base", "big"):
+        doc = load(os.path.join(out, f"{tag}.json"))
+        if not doc:
+            continue
+        runs[tag] = results(doc)
+        corpus = load(os.path.join(out, f"{tag}-corpus.json")) or {}
+        rss = load(os.path.join(out, f"{tag}-rss.json")) or {}
+        print(
+            f"### Corpus `{tag}`: {corpus.get('sessions')} sessions, {corpus.get('accounts')} accounts, "
+            f"median {corpus.get('median_kb')} KiB, {corpus.get('jsonl_files')} .jsonl files "
+            f"({corpus.get('subagent_files')} subagent), "
+            f"{corpus.get('jsonl_bytes', 0) / 2**30:.2f} GiB, events {corpus.get('events_bytes', 0) / 2**20:.1f} MiB\n"
+        )
+        print("| command | mean ms | ± sd | median ms | min ms | max ms |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, r in runs[tag].items():
+            print(
+                f"| {name} | {ms(r['mean'])} | {ms(r['stddev'] or 0)} | {ms(r['median'])} "
+                f"| {ms(r['min'])} | {ms(r['max'])} |"
+            )
+        print()
+        r = runs[tag]
+        a, b = r.get("a-stat-walk"), r.get("b-head-64k")
+        c, d = r.get("c-seance-warm"), r.get("d-seance-cold")
+        if a and b and c and d:
+            ca = c["mean"] / a["mean"]
+            db = d["mean"] / b["mean"]
+            print(f"- (c)/(a) warm listing / stat walk = **{ca:.2f}** (target ≤ 1.5: {verdict(ca <= 1.5)})")
+            print(f"- (d)/(b) first listing / 64 KiB heads = **{db:.2f}** (target ≤ 1.0: {verdict(db <= 1.0)})")
+        if rss:
+            for k, label in (("c_rss_kb", "(c) warm"), ("d_rss_kb", "(d) cold")):
+                mb = rss[k] / 1024
+                print(f"- peak RSS {label}: **{mb:.1f} MiB** (target < 64 MB: {verdict(rss[k] * 1024 < 64e6)})")
+            print(
+                f"- JSON output {rss.get('listing_bytes', 0) / 2**20:.1f} MiB, "
+                f"{count_listed(os.path.join(out, f'{tag}-listing.json'))} sessions listed; "
+                f"cache on disk {rss.get('cache_bytes', 0) / 2**20:.1f} MiB"
+            )
+            if not rss.get("listing_bytes"):
+                print("- **seance printed nothing: its listing is not implemented in this build**")
+        print()
+
+    if "base" in runs and "big" in runs:
+        base_c = load(os.path.join(out, "base-corpus.json")) or {}
+        big_c = load(os.path.join(out, "big-corpus.json")) or {}
+        print("### Scaling with file size (big vs base)\n")
+        print("| command | base ms | big ms | big/base | per session base µs | per session big µs |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name in runs["base"]:
+            if name not in runs["big"]:
+                continue
+            x, y = runs["base"][name]["mean"], runs["big"][name]["mean"]
+            px = x / max(base_c.get("sessions", 1), 1) * 1e6
+            py = y / max(big_c.get("sessions", 1), 1) * 1e6
+            print(f"| {name} | {ms(x)} | {ms(y)} | {y / x:.2f} | {px:.1f} | {py:.1f} |")
+        print()
+
+    talk = load(os.path.join(out, "talk.json"))
+    if talk:
+        r = results(talk)
+        bare, seance = r.get("bare-claude"), r.get("seance-talk")
+        print("### Talk overhead\n")
+        print("| command | mean ms | ± sd | median ms |")
+        print("|---|---:|---:|---:|")
+        for name, x in r.items():
+            print(f"| {name} | {ms(x['mean'])} | {ms(x['stddev'] or 0)} | {ms(x['median'])} |")
+        if bare and seance:
+            extra = (seance["mean"] - bare["mean"]) * 1000
+            med = (seance["median"] - bare["median"]) * 1000
+            print(
+                f"\n- seance adds **{extra:.1f} ms** (mean; median {med:.1f} ms) "
+                f"(target < 50 ms: {verdict(extra < 50)})"
+            )
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
