@@ -1,1 +1,649 @@
-//! TODO
+//! Discovery: finds every session of every account and merges what the transcripts,
+//! the legacy index files and Gas Town's events say about each, by session id.
+//!
+//! Layout read (Claude Code's): `<account>/projects/<project-folder>/<session-id>.jsonl`,
+//! with an optional `sessions-index.json` beside the transcripts. Nested folders
+//! (`<session-id>/subagents/`, `memory/`) hold no sessions and are not entered.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+use walkdir::WalkDir;
+
+use crate::accounts::Account;
+use crate::cache::{Cache, CacheKey};
+use crate::events::{Events, read_events};
+use crate::index::{INDEX_FILE, IndexEntry, read_index};
+use crate::timefmt::to_rfc3339;
+use crate::transcript::{TranscriptMeta, read_meta};
+
+/// Problems met while scanning, grouped by kind. A broken file among thousands is a
+/// warning, never a failure: the listing goes on and shows every good session.
+#[derive(Debug, Default)]
+pub struct Warnings {
+    kinds: BTreeMap<&'static str, Vec<(PathBuf, String)>>,
+}
+
+impl Warnings {
+    /// Records one problem of `kind` (a plural phrase such as `"corrupt transcripts
+    /// skipped"`) about `path`.
+    pub fn add(&mut self, kind: &'static str, path: &Path, detail: &str) {
+        self.kinds
+            .entry(kind)
+            .or_default()
+            .push((path.to_path_buf(), detail.to_owned()));
+    }
+
+    /// Adds every problem of `other`.
+    pub fn extend(&mut self, other: Warnings) {
+        for (k, v) in other.kinds {
+            self.kinds.entry(k).or_default().extend(v);
+        }
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+    }
+
+    /// Number of problems of `kind`.
+    pub fn count(&self, kind: &str) -> usize {
+        self.kinds.get(kind).map_or(0, Vec::len)
+    }
+
+    /// Writes one summary line per kind (`seance: warning: corrupt transcripts skipped: 3
+    /// (/path and 2 more; -v lists each)`), or with `verbose` one line per problem.
+    /// Paths are sanitised for a terminal.
+    pub fn report(&self, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
+        for (kind, items) in &self.kinds {
+            if verbose {
+                for (path, detail) in items {
+                    let p = path.display().to_string();
+                    writeln!(
+                        out,
+                        "seance: warning: {kind}: {}: {}",
+                        crate::sanitize::for_terminal(&p),
+                        crate::sanitize::for_terminal(detail)
+                    )?;
+                }
+            } else {
+                let first = items[0].0.display().to_string();
+                let more = match items.len() {
+                    1 => String::new(),
+                    n => format!(" and {} more; -v lists each", n - 1),
+                };
+                writeln!(
+                    out,
+                    "seance: warning: {kind}: {} ({}{more})",
+                    items.len(),
+                    crate::sanitize::for_terminal(&first)
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which kind of source saw a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A `<id>.jsonl` transcript.
+    Transcript,
+    /// A `sessions-index.json` entry.
+    Index,
+    /// A Gas Town `session_start` event.
+    Events,
+}
+
+/// One session, merged from every source that saw it. Serialises to the `--json` row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    /// The session id (normally a UUID v4).
+    pub session_id: String,
+    /// Name of the owning account; `None` for a session known only from events.
+    pub account: Option<String>,
+    /// The owning account's config dir.
+    pub config_dir: Option<PathBuf>,
+    /// True when the owning account is the current one.
+    pub current_account: bool,
+    /// Working directory: the transcript's `cwd`, else the index's `projectPath`, else
+    /// the event's `cwd`.
+    pub cwd: Option<String>,
+    /// Name of the project folder holding the transcript or index entry.
+    pub project_folder: Option<String>,
+    /// Path of the transcript as found (may be a symlink into an unknown place); `None`
+    /// when no transcript exists.
+    pub transcript: Option<PathBuf>,
+    /// True for an index entry whose transcript is gone.
+    pub transcript_missing: bool,
+    /// Custom title, AI title, summary (transcript, then index), then first prompt.
+    pub title: Option<String>,
+    /// The first real user prompt.
+    pub first_prompt: Option<String>,
+    /// Gas Town actor (`<rig>/crew/<name>`, `mayor`, ...).
+    pub actor: Option<String>,
+    /// Gas Town role.
+    pub role: Option<String>,
+    /// Gas Town topic (patrol roles).
+    pub topic: Option<String>,
+    /// Git branch at the start of the session.
+    pub git_branch: Option<String>,
+    /// First timestamp (transcript, else index `created`, else event `ts`), RFC 3339 UTC.
+    #[serde(serialize_with = "ser_time")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// Last timestamp (transcript, else its mtime, else index `modified`), RFC 3339 UTC.
+    #[serde(serialize_with = "ser_time")]
+    pub last_active_at: Option<DateTime<Utc>>,
+    /// Transcript size in bytes.
+    pub size_bytes: Option<u64>,
+    /// Which sources saw it, sorted.
+    pub sources: Vec<Source>,
+    /// The session this one was forked from.
+    pub forked_from: Option<String>,
+    /// The legacy index entry for this session and the index file it came from.
+    #[serde(skip)]
+    pub index_entry: Option<(PathBuf, Map<String, Value>)>,
+}
+
+fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&to_rfc3339(t)),
+        None => s.serialize_none(),
+    }
+}
+
+impl Session {
+    fn blank(session_id: String) -> Session {
+        Session {
+            session_id,
+            account: None,
+            config_dir: None,
+            current_account: false,
+            cwd: None,
+            project_folder: None,
+            transcript: None,
+            transcript_missing: false,
+            title: None,
+            first_prompt: None,
+            actor: None,
+            role: None,
+            topic: None,
+            git_branch: None,
+            started_at: None,
+            last_active_at: None,
+            size_bytes: None,
+            sources: Vec::new(),
+            forked_from: None,
+            index_entry: None,
+        }
+    }
+
+    fn add_source(&mut self, s: Source) {
+        if !self.sources.contains(&s) {
+            self.sources.push(s);
+            self.sources.sort();
+        }
+    }
+}
+
+/// What to scan.
+pub struct ScanOptions<'a> {
+    /// Accounts to scan, current first.
+    pub accounts: &'a [Account],
+    /// Gas Town events file, if any (a missing file is silently ignored).
+    pub events_file: Option<&'a Path>,
+    /// When set, only sessions whose id this accepts get their transcript read (the
+    /// rest are never listed): resolving a talk's id need not read every transcript.
+    pub want: Option<&'a (dyn Fn(&str) -> bool + Sync)>,
+    /// The metadata cache, when one is used.
+    pub cache: Option<&'a Cache>,
+}
+
+/// Everything a scan found.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    /// Merged sessions, in no particular order.
+    pub sessions: Vec<Session>,
+    /// Problems met.
+    pub warnings: Warnings,
+    /// Metadata of every transcript scanned, for rewriting the cache; filled only when
+    /// a cache was given.
+    pub cache_rows: Vec<(CacheKey, TranscriptMeta)>,
+    /// How many transcripts were read fresh (not found in the cache).
+    pub fresh: usize,
+}
+
+/// A transcript found in a project folder, before its metadata is read.
+struct Found {
+    account: usize,
+    folder_name: String,
+    path: PathBuf,
+    id: String,
+    size: u64,
+    mtime: Option<SystemTime>,
+}
+
+/// True for a Claude Code session id: a UUID in its 8-4-4-4-12 hex form.
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// Scans every account's project folders, the index files and the events file, and
+/// merges them by session id. Never fails: every problem becomes a warning.
+pub fn scan(opts: &ScanOptions) -> Catalog {
+    let mut warnings = Warnings::default();
+    let owners: Vec<(usize, PathBuf)> = opts
+        .accounts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| a.projects.clone().map(|p| (i, p)))
+        .collect();
+
+    // Project folders of every account, deduplicated by canonical path (folders may be
+    // symlinks to each other).
+    let mut folders: Vec<(usize, String, PathBuf)> = Vec::new();
+    let mut seen_folders = HashSet::new();
+    for (ai, acct) in opts.accounts.iter().enumerate() {
+        let projects = acct.projects_dir();
+        if acct.projects.is_none() {
+            continue;
+        }
+        for entry in WalkDir::new(&projects)
+            .min_depth(1)
+            .max_depth(1)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let p = e.path().unwrap_or(&projects).to_path_buf();
+                    let kind = if e.loop_ancestor().is_some() {
+                        "symlink loops skipped"
+                    } else if e.io_error().map(|io| io.kind()) == Some(io::ErrorKind::NotFound) {
+                        "dangling links skipped"
+                    } else {
+                        "unreadable directories skipped"
+                    };
+                    warnings.add(kind, &p, &e.to_string());
+                    continue;
+                }
+            };
+            if !entry.file_type().is_dir() {
+                continue;
+            }
+            let canon = fs::canonicalize(entry.path()).unwrap_or_else(|_| entry.path().into());
+            if !seen_folders.insert(canon) {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            folders.push((ai, name, entry.into_path()));
+        }
+    }
+
+    // List each folder in parallel: transcripts (stat only) and index files.
+    type Listed = (Vec<Found>, Option<(PathBuf, usize, String)>, Warnings);
+    let listed: Vec<Listed> = folders
+        .par_iter()
+        .map(|(ai, name, path)| list_folder(*ai, name, path, &owners, opts.want))
+        .collect();
+
+    let mut found = Vec::new();
+    let mut index_files = Vec::new();
+    for (f, idx, w) in listed {
+        found.extend(f);
+        index_files.extend(idx);
+        warnings.extend(w);
+    }
+
+    // Read metadata (from the cache when size and mtime match) in parallel.
+    let metas: Vec<(io::Result<TranscriptMeta>, bool)> = found
+        .par_iter()
+        .map(|f| {
+            let key = CacheKey::new(&f.path, f.size, f.mtime);
+            if let Some(m) = opts.cache.and_then(|c| c.get(&key)) {
+                return (Ok(m), false);
+            }
+            (read_meta(&f.path, f.size), true)
+        })
+        .collect();
+
+    let mut sessions: Vec<Session> = Vec::with_capacity(found.len());
+    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(found.len());
+    let mut cache_rows = Vec::new();
+    let mut fresh = 0;
+    for (f, (meta, is_fresh)) in found.into_iter().zip(metas) {
+        let meta = match meta {
+            Ok(m) => m,
+            Err(e) => {
+                warnings.add("unreadable transcripts skipped", &f.path, &e.to_string());
+                continue;
+            }
+        };
+        fresh += usize::from(is_fresh);
+        if opts.cache.is_some() {
+            cache_rows.push((CacheKey::new(&f.path, f.size, f.mtime), meta.clone()));
+        }
+        if meta.corrupt {
+            warnings.add(
+                "corrupt transcripts skipped",
+                &f.path,
+                "no JSON lines in its first 64 KiB",
+            );
+            continue;
+        }
+        if f.size == 0 {
+            warnings.add("empty transcripts skipped", &f.path, "0 bytes");
+            continue;
+        }
+        let s = session_from_transcript(&opts.accounts[f.account], f, meta);
+        match by_id.get(&s.session_id) {
+            // The same id as a separate file in two accounts: keep the newer.
+            Some(&i) => {
+                if s.last_active_at > sessions[i].last_active_at {
+                    sessions[i] = s;
+                }
+            }
+            None => {
+                by_id.insert(s.session_id.clone(), sessions.len());
+                sessions.push(s);
+            }
+        }
+    }
+
+    // Index files enrich, and add sessions whose transcript is gone.
+    let parsed: Vec<_> = index_files
+        .par_iter()
+        .map(|(path, ai, folder)| (path, *ai, folder, read_index(path)))
+        .collect();
+    for (path, ai, folder, res) in parsed {
+        let file = match res {
+            Ok(f) => f,
+            Err(e) => {
+                warnings.add("malformed index files ignored", path, &e.to_string());
+                continue;
+            }
+        };
+        if file.skipped > 0 {
+            warnings.add(
+                "index files with bad entries",
+                path,
+                &format!("{} entries are not objects with a sessionId", file.skipped),
+            );
+        }
+        for entry in file.entries {
+            if opts.want.is_some_and(|w| !w(&entry.session_id)) {
+                continue;
+            }
+            let i = match by_id.get(&entry.session_id) {
+                Some(&i) => i,
+                None => {
+                    // Listed under its own folder only when its transcript is truly gone:
+                    // a fullPath into another place we scan was (or will be) merged by id.
+                    let mut s = Session::blank(entry.session_id.clone());
+                    let acct = &opts.accounts[ai];
+                    s.account = Some(acct.name.clone());
+                    s.config_dir = Some(acct.config_dir.clone());
+                    s.current_account = acct.current;
+                    s.project_folder = Some(folder.clone());
+                    s.transcript_missing = true;
+                    by_id.insert(s.session_id.clone(), sessions.len());
+                    sessions.push(s);
+                    sessions.len() - 1
+                }
+            };
+            enrich_from_index(&mut sessions[i], path, entry);
+        }
+    }
+
+    if let Some(events_path) = opts.events_file {
+        match read_events(events_path) {
+            Ok(ev) => merge_events(
+                &mut sessions,
+                &mut by_id,
+                ev,
+                events_path,
+                &mut warnings,
+                opts.want,
+            ),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => warnings.add(
+                "unreadable events files ignored",
+                events_path,
+                &e.to_string(),
+            ),
+        }
+    }
+
+    for s in &mut sessions {
+        if s.title.is_none() {
+            s.title = s.first_prompt.clone();
+        }
+    }
+    Catalog {
+        sessions,
+        warnings,
+        cache_rows,
+        fresh,
+    }
+}
+
+/// Lists one project folder: its `<uuid>.jsonl` transcripts (regular files, or symlinks
+/// that do not point into another scanned account) and its index file.
+fn list_folder(
+    ai: usize,
+    folder_name: &str,
+    dir: &Path,
+    owners: &[(usize, PathBuf)],
+    want: Option<&(dyn Fn(&str) -> bool + Sync)>,
+) -> (Vec<Found>, Option<(PathBuf, usize, String)>, Warnings) {
+    let mut w = Warnings::default();
+    let mut found = Vec::new();
+    let mut index = None;
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            w.add("unreadable directories skipped", dir, &e.to_string());
+            return (found, index, w);
+        }
+    };
+    for entry in rd {
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name == INDEX_FILE {
+            index = Some((entry.path(), ai, folder_name.to_owned()));
+            continue;
+        }
+        let Some(id) = name.strip_suffix(".jsonl") else {
+            continue;
+        };
+        if !is_uuid(id) || want.is_some_and(|f| !f(id)) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(ft) = entry.file_type() else { continue };
+        let md = if ft.is_symlink() {
+            match fs::canonicalize(&path) {
+                Ok(target) => {
+                    // A link into another account we scan is that account's session.
+                    let owned_elsewhere = owners
+                        .iter()
+                        .any(|(oi, root)| *oi != ai && target.starts_with(root));
+                    if owned_elsewhere {
+                        continue;
+                    }
+                    fs::metadata(&target)
+                }
+                Err(e) => {
+                    let kind = if e.raw_os_error() == Some(libc::ELOOP) {
+                        "symlink loops skipped"
+                    } else {
+                        "dangling links skipped"
+                    };
+                    w.add(kind, &path, &e.to_string());
+                    continue;
+                }
+            }
+        } else if ft.is_file() {
+            entry.metadata()
+        } else {
+            continue;
+        };
+        match md {
+            Ok(md) if md.is_file() => found.push(Found {
+                account: ai,
+                folder_name: folder_name.to_owned(),
+                path,
+                id: id.to_owned(),
+                size: md.len(),
+                mtime: md.modified().ok(),
+            }),
+            Ok(_) => {}
+            Err(e) => w.add("unreadable transcripts skipped", &path, &e.to_string()),
+        }
+    }
+    (found, index, w)
+}
+
+fn session_from_transcript(acct: &Account, f: Found, meta: TranscriptMeta) -> Session {
+    let mut s = Session::blank(f.id);
+    s.account = Some(acct.name.clone());
+    s.config_dir = Some(acct.config_dir.clone());
+    s.current_account = acct.current;
+    s.project_folder = Some(f.folder_name);
+    s.title = meta.title().map(str::to_owned);
+    s.cwd = meta.cwd;
+    s.first_prompt = meta.first_prompt;
+    s.git_branch = meta.git_branch;
+    s.started_at = meta.first_timestamp;
+    s.last_active_at = meta.last_timestamp.or(f.mtime.map(DateTime::<Utc>::from));
+    s.size_bytes = Some(f.size);
+    s.forked_from = meta.forked_from;
+    s.transcript = Some(f.path);
+    s.add_source(Source::Transcript);
+    s
+}
+
+fn enrich_from_index(s: &mut Session, path: &Path, e: IndexEntry) {
+    s.add_source(Source::Index);
+    let has_own_title = s.title.is_some() && s.title != s.first_prompt;
+    if let Some(t) = e.custom_title.clone() {
+        // A rename recorded only in the index still beats an AI title.
+        if !has_own_title || s.transcript.is_none() {
+            s.title = Some(t);
+        }
+    } else if !has_own_title {
+        if let Some(sum) = e.summary.clone() {
+            s.title = Some(sum);
+        }
+    }
+    s.first_prompt = s.first_prompt.take().or(e.first_prompt);
+    s.cwd = s.cwd.take().or(e.project_path);
+    s.git_branch = s.git_branch.take().or(e.git_branch);
+    s.started_at = s.started_at.or(e.created);
+    s.last_active_at = s.last_active_at.or(e.modified);
+    if s.index_entry.is_none() {
+        s.index_entry = Some((path.to_path_buf(), e.raw));
+    }
+}
+
+fn merge_events(
+    sessions: &mut Vec<Session>,
+    by_id: &mut HashMap<String, usize>,
+    ev: Events,
+    path: &Path,
+    warnings: &mut Warnings,
+    want: Option<&(dyn Fn(&str) -> bool + Sync)>,
+) {
+    if ev.bad_lines > 0 {
+        warnings.add(
+            "events files with bad lines",
+            path,
+            &format!("{} lines are not valid events", ev.bad_lines),
+        );
+    }
+    for start in ev.starts {
+        if want.is_some_and(|w| !w(&start.session_id)) {
+            continue;
+        }
+        let i = match by_id.get(&start.session_id) {
+            Some(&i) => i,
+            None => {
+                by_id.insert(start.session_id.clone(), sessions.len());
+                sessions.push(Session::blank(start.session_id.clone()));
+                sessions.len() - 1
+            }
+        };
+        let s = &mut sessions[i];
+        s.add_source(Source::Events);
+        // The first session_start of an id wins: later ones are restarts.
+        if s.actor.is_none() {
+            s.actor = start.actor;
+            s.role = start.role;
+            s.topic = start.topic;
+        }
+        s.cwd = s.cwd.take().or(start.cwd);
+        s.started_at = s.started_at.or(start.ts);
+        s.last_active_at = s.last_active_at.or(start.ts);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_shape() {
+        assert!(is_uuid("46621448-3caa-4bbb-8ccc-123456789abc"));
+        assert!(is_uuid("46621448-3CAA-4BBB-8CCC-123456789ABC"));
+        assert!(!is_uuid("46621448-3caa-4bbb-8ccc-123456789ab"));
+        assert!(!is_uuid("agent-1234"));
+        assert!(!is_uuid("46621448x3caa-4bbb-8ccc-123456789abc"));
+    }
+
+    #[test]
+    fn warnings_summarise_per_kind() {
+        let mut w = Warnings::default();
+        w.add(
+            "corrupt transcripts skipped",
+            Path::new("/a/x.jsonl"),
+            "bad",
+        );
+        w.add(
+            "corrupt transcripts skipped",
+            Path::new("/a/y.jsonl"),
+            "bad",
+        );
+        w.add(
+            "dangling links skipped",
+            Path::new("/a/\x1b[31mz.jsonl"),
+            "gone",
+        );
+        let mut out = Vec::new();
+        w.report(false, &mut out).unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert_eq!(s.lines().count(), 2, "{s}");
+        assert!(
+            s.contains("corrupt transcripts skipped: 2 (/a/x.jsonl and 1 more; -v lists each)"),
+            "{s}"
+        );
+        assert!(!s.contains('\x1b'));
+        let mut out = Vec::new();
+        w.report(true, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap().lines().count(), 3);
+    }
+}

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod atomic;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod discover;
@@ -14,10 +15,12 @@ pub mod index;
 pub mod index_patch;
 pub mod ledger;
 pub mod linker;
+pub mod list;
 pub mod lock;
 pub mod output;
 pub mod reaper;
 pub mod resolve;
+pub mod run;
 pub mod sanitize;
 pub mod talk;
 pub mod timefmt;

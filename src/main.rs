@@ -1,5 +1,5 @@
 //! The `seance` binary: parse the command line and hand over to the library.
 
 fn main() {
-    std::process::exit(seance::cli::main());
+    std::process::exit(seance::run::main());
 }
