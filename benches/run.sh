@@ -154,10 +154,6 @@ talk_section() {
         log "talk: no claude at $CLAUDE_BIN (set SEANCE_BENCH_CLAUDE); skipped"
         return 0
     fi
-    if ! "$SEANCE" --help 2>/dev/null | grep -q -- '--talk'; then
-        log "talk: this seance has no --talk yet; skipped"
-        return 0
-    fi
     local shim=$OUT/bin port_file=$OUT/mock.port
     mkdir -p "$shim"
     ln -sf "$CLAUDE_BIN" "$shim/claude"
@@ -187,6 +183,14 @@ talk_section() {
             echo "$id" >"$id_file"
         fi
         id=$(cat "$id_file")
+        # Only time a seance whose talk works: the answer must come from the mock.
+        local probe
+        probe=$(cd / || exit; CLAUDE_CONFIG_DIR=$to "$SEANCE" --talk "$id" -p hi 2>&1) || true
+        if [[ $probe != *"mock answer"* ]]; then
+            log "talk: seance --talk -p did not return the mock's answer; skipped. It said:"
+            printf '%s\n' "$probe" | head -5 >&2
+            return 0
+        fi
         log "talk: hyperfine on session $id"
         hyperfine --warmup 2 --runs "$RUNS" --export-json "$OUT/talk.json" \
             -n bare-claude "cd $(printf %q "$workdir") && CLAUDE_CONFIG_DIR=$(printf %q "$from") claude --fork-session --resume $id -p hi" \
