@@ -104,6 +104,8 @@ bench_listing() {
 
     log "$tag: warming the page cache ($(du -sh "$root" | cut -f1))"
     find "$root" -type f -print0 | xargs -0 cat >/dev/null
+    # A fresh corpus leaves GBs of dirty pages; their writeback would be timed too.
+    sync
     echo "$tag files: $(find "${proj[@]}" -name '*.jsonl' | wc -l) jsonl" >&2
 
     log "$tag: hyperfine"
