@@ -69,6 +69,28 @@ GEN=$repo/target/release/examples/gen-corpus
 } >"$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
 
+# The machine may be shared (other builds on the same cores): before timing, wait up to
+# QUIET_MAX seconds for a 2-second window in which the CPUs are at least 85% idle.
+busy_pct() {
+    local a b
+    read -r _ a1 a2 a3 a4 a5 a6 a7 _ </proc/stat
+    a=$((a1 + a2 + a3 + a5 + a6 + a7)) b=$a4
+    sleep 2
+    read -r _ c1 c2 c3 c4 c5 c6 c7 _ </proc/stat
+    local busy=$((c1 + c2 + c3 + c5 + c6 + c7 - a)) idle=$((c4 - b))
+    echo $((100 * busy / (busy + idle + 1)))
+}
+quiet() { # quiet <label>
+    local waited=0 pct
+    while pct=$(busy_pct); ((pct > 15 && waited < ${QUIET_MAX:-180})); do
+        log "$1: machine busy ($pct% CPU used by others); waiting"
+        sleep 8
+        waited=$((waited + 10))
+    done
+    echo "$1: CPU busy before timing: $pct%; load average: $(cut -d' ' -f1-3 /proc/loadavg)" \
+        | tee -a "$OUT/load.txt" >&2
+}
+
 # gen <sessions> <median_kb> -> prints the corpus root, generating it when absent.
 gen() {
     local root="$CORPUS_DIR/s$1-a$ACCOUNTS-m$2-seed$SEED"
@@ -108,6 +130,7 @@ bench_listing() {
     sync
     echo "$tag files: $(find "${proj[@]}" -name '*.jsonl' | wc -l) jsonl" >&2
 
+    quiet "$tag"
     log "$tag: hyperfine"
     (
         seance_env "$root" "$cache_c"
@@ -121,6 +144,7 @@ bench_listing() {
             -n d-seance-cold "XDG_CACHE_HOME=$(printf %q "$cache_d") $(printf %q "$SEANCE") --json -n 0"
     )
 
+    echo "$tag: load average after timing: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt" >&2
     log "$tag: peak RSS and output size"
     (
         seance_env "$root" "$cache_c"
@@ -193,6 +217,7 @@ talk_section() {
             printf '%s\n' "$probe" | head -5 >&2
             return 0
         fi
+        quiet talk
         log "talk: hyperfine on session $id"
         hyperfine --warmup 2 --runs "$RUNS" --export-json "$OUT/talk.json" \
             -n bare-claude "cd $(printf %q "$workdir") && CLAUDE_CONFIG_DIR=$(printf %q "$from") claude --fork-session --resume $id -p hi" \
