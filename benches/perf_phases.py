@@ -60,7 +60,7 @@ def classify(stack):
         for frame in stack:
             if any(m in frame for m in markers):
                 return phase
-    return "other: " + (stack[0].split()[1] if len(stack[0].split()) > 1 else stack[0])[:60]
+    return "other (startup, kernel, unattributed)"
 
 
 if __name__ == "__main__":

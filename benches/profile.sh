@@ -27,14 +27,17 @@ for mode in cold warm; do
         "$S" --json -n 0 >/dev/null 2>&1
     echo "== $mode run: CPU samples by phase"
     perf script -i "$out/perf-$mode.data" 2>/dev/null | python3 "$repo/benches/perf_phases.py" \
-        | head -16 | tee "$out/phases-$mode.txt"
+        | tee "$out/phases-$mode.txt"
     perf report -i "$out/perf-$mode.data" --no-children --sort symbol --stdio 2>/dev/null \
-        | grep -E '^ +[0-9]' | head -25 | cut -c1-140 >"$out/top-$mode.txt"
+        | grep -E '^ +[0-9]' | cut -c1-140 | sed -n 1,25p >"$out/top-$mode.txt"
 done
 echo "== syscalls of a warm run"
 strace -f -c -o "$out/strace-warm.txt" "$S" --json -n 0 >/dev/null 2>&1 || true
 head -12 "$out/strace-warm.txt"
 echo "== heap peak of a warm run (massif)"
 valgrind -q --tool=massif --massif-out-file="$out/massif-warm.out" "$S" --json -n 0 >/dev/null 2>&1
-ms_print "$out/massif-warm.out" | sed -n '/^ *n *time/,$p' | head -4 | tail -1
+ms_print "$out/massif-warm.out" >"$out/massif-warm.txt"
+peak=$(grep -o '[0-9]* (peak)' "$out/massif-warm.txt" | cut -d' ' -f1)
+echo "snapshot, instructions, total heap bytes, useful, extra, stacks:"
+awk -v p="$peak" '$1 == p && NF == 6' "$out/massif-warm.txt"
 echo "perf data, top symbols and massif output in $out"
