@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -21,7 +21,7 @@ use crate::transcript::TranscriptMeta;
 const VERSION: u32 = 1;
 
 /// File name inside the cache directory.
-pub const CACHE_FILE: &str = "transcripts-v1.json";
+pub const CACHE_FILE: &str = "transcripts-v1.bin";
 
 /// Identity of one transcript's bytes: its path, size in bytes and mtime in
 /// nanoseconds since the Unix epoch (0 when unknown or before 1970).
@@ -38,13 +38,10 @@ pub struct CacheKey {
 impl CacheKey {
     /// Builds a key from a path and what `stat` said of it.
     pub fn new(path: &Path, size: u64, mtime: Option<SystemTime>) -> CacheKey {
-        let mtime_ns = mtime
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         CacheKey {
             path: path.to_path_buf(),
             size,
-            mtime_ns,
+            mtime_ns: mtime_ns(mtime),
         }
     }
 }
@@ -57,11 +54,9 @@ struct Row {
     meta: TranscriptMeta,
 }
 
-#[derive(Serialize, Deserialize)]
-struct FileShape {
-    version: u32,
-    rows: Vec<Row>,
-}
+/// Magic bytes opening a cache file, then a little-endian CRC-32 of the rest, then the
+/// postcard-encoded `(VERSION, Vec<Row>)`.
+const MAGIC: &[u8; 8] = b"seance\0c";
 
 /// Loaded cache contents: path → (size, mtime, metadata).
 #[derive(Debug, Default)]
@@ -70,47 +65,63 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// Loads the cache file at `path`. A missing, unreadable, corrupt or old-version file
-    /// gives an empty cache: the cache is rebuilt, never trusted blindly.
+    /// Loads the cache file at `path`. A missing, unreadable, corrupt (bad magic or
+    /// checksum, undecodable) or old-version file gives an empty cache: the cache is
+    /// rebuilt, never trusted blindly.
     pub fn load(path: &Path) -> Cache {
         let Ok(bytes) = fs::read(path) else {
             return Cache::default();
         };
-        match serde_json::from_slice::<FileShape>(&bytes) {
-            Ok(f) if f.version == VERSION => Cache {
-                rows: f
-                    .rows
-                    .into_iter()
-                    .map(|r| (PathBuf::from(r.path), (r.size, r.mtime_ns, r.meta)))
-                    .collect(),
-            },
-            _ => Cache::default(),
-        }
+        Self::decode(&bytes).unwrap_or_default()
     }
 
-    /// Number of entries loaded.
+    fn decode(bytes: &[u8]) -> Option<Cache> {
+        let rest = bytes.strip_prefix(MAGIC)?;
+        let (crc, body) = rest.split_first_chunk::<4>()?;
+        if u32::from_le_bytes(*crc) != crc32fast::hash(body) {
+            return None;
+        }
+        let (version, rows): (u32, Vec<Row>) = postcard::from_bytes(body).ok()?;
+        (version == VERSION).then(|| Cache {
+            rows: rows
+                .into_iter()
+                .map(|r| (PathBuf::from(r.path), (r.size, r.mtime_ns, r.meta)))
+                .collect(),
+        })
+    }
+
+    /// Number of entries held.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
-    /// True when nothing was loaded.
+    /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
 
-    /// The cached metadata for `key`, only when size and mtime both match.
-    pub fn get(&self, key: &CacheKey) -> Option<TranscriptMeta> {
-        match self.rows.get(&key.path) {
-            Some((size, mtime, meta)) if *size == key.size && *mtime == key.mtime_ns => {
-                Some(meta.clone())
-            }
-            _ => None,
-        }
+    /// Moves out the cached metadata for `path` when its size (bytes) and mtime both
+    /// match; an entry that does not match is dropped as stale.
+    pub fn take(
+        &mut self,
+        path: &Path,
+        size: u64,
+        mtime: Option<SystemTime>,
+    ) -> Option<TranscriptMeta> {
+        let (s, m, meta) = self.rows.remove(path)?;
+        (s == size && m == mtime_ns(mtime)).then_some(meta)
     }
 }
 
+fn mtime_ns(mtime: Option<SystemTime>) -> u64 {
+    mtime
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 /// Writes a cache holding exactly `rows` to `path`, creating its directory (0700), via
-/// a temp file in the same directory and a rename. Paths that are not UTF-8 are left out.
+/// a temp file in the same directory, `sync_all` and a rename. Paths that are not UTF-8
+/// are left out.
 ///
 /// Errors: I/O errors creating the directory or writing/renaming the file; the old file
 /// is then untouched and the temp file removed.
@@ -120,28 +131,24 @@ pub fn save<'a>(
 ) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     create_private_dir(dir)?;
-    let shape = FileShape {
-        version: VERSION,
-        rows: rows
-            .filter_map(|(k, m)| {
-                Some(Row {
-                    path: k.path.to_str()?.to_owned(),
-                    size: k.size,
-                    mtime_ns: k.mtime_ns,
-                    meta: m.clone(),
-                })
+    let rows: Vec<Row> = rows
+        .filter_map(|(k, m)| {
+            Some(Row {
+                path: k.path.to_str()?.to_owned(),
+                size: k.size,
+                mtime_ns: k.mtime_ns,
+                meta: m.clone(),
             })
-            .collect(),
-    };
-    let tmp = tempfile::Builder::new()
+        })
+        .collect();
+    let body = postcard::to_stdvec(&(VERSION, rows)).map_err(std::io::Error::other)?;
+    let mut tmp = tempfile::Builder::new()
         .prefix(".transcripts-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
-    {
-        let mut w = BufWriter::new(tmp.as_file());
-        serde_json::to_writer(&mut w, &shape)?;
-        w.flush()?;
-    }
+    tmp.write_all(MAGIC)?;
+    tmp.write_all(&crc32fast::hash(&body).to_le_bytes())?;
+    tmp.write_all(&body)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -158,50 +165,47 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn round_trip_and_staleness() {
         let t = tempfile::tempdir().unwrap();
         let file = t.path().join("c/seance").join(CACHE_FILE);
-        let k = CacheKey {
-            path: "/a/b.jsonl".into(),
-            size: 10,
-            mtime_ns: 5,
-        };
+        let t5 = UNIX_EPOCH + Duration::from_nanos(5);
+        let k = CacheKey::new(Path::new("/a/b.jsonl"), 10, Some(t5));
         let m = TranscriptMeta {
             cwd: Some("/w".into()),
             ..Default::default()
         };
         save(&file, [(&k, &m)].into_iter()).unwrap();
-        let c = Cache::load(&file);
+        let mut c = Cache::load(&file);
         assert_eq!(c.len(), 1);
-        assert_eq!(c.get(&k), Some(m));
-        assert_eq!(
-            c.get(&CacheKey {
-                size: 11,
-                ..k.clone()
-            }),
-            None
-        );
-        assert_eq!(
-            c.get(&CacheKey {
-                mtime_ns: 6,
-                ..k.clone()
-            }),
-            None
-        );
+        assert_eq!(c.take(&k.path, 10, Some(t5)), Some(m.clone()));
+        assert!(c.is_empty(), "a hit is moved out");
+        let mut c = Cache::load(&file);
+        assert_eq!(c.take(&k.path, 11, Some(t5)), None, "size differs");
+        let mut c = Cache::load(&file);
+        let t6 = t5 + Duration::from_nanos(1);
+        assert_eq!(c.take(&k.path, 10, Some(t6)), None, "mtime differs");
     }
 
     #[test]
     fn corrupt_cache_is_ignored() {
         let t = tempfile::tempdir().unwrap();
         let file = t.path().join(CACHE_FILE);
-        for junk in [
-            &b"{not json"[..],
-            b"[]",
-            b"{\"version\":99,\"rows\":[]}",
-            b"",
-        ] {
+        let k = CacheKey::new(Path::new("/a/b.jsonl"), 1, None);
+        save(&file, [(&k, &TranscriptMeta::default())].into_iter()).unwrap();
+        assert_eq!(Cache::load(&file).len(), 1);
+        // One flipped bit anywhere is caught by the checksum.
+        let good = fs::read(&file).unwrap();
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x10;
+            fs::write(&file, &bad).unwrap();
+            assert!(Cache::load(&file).is_empty(), "flip at byte {i} accepted");
+        }
+        let truncated = &good[..good.len() - 1];
+        for junk in [&b"{not json"[..], b"seance\0c", b"", truncated] {
             fs::write(&file, junk).unwrap();
             assert!(Cache::load(&file).is_empty());
         }

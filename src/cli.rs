@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use clap::{Parser, ValueEnum};
 
 const AFTER_HELP: &str = "\
@@ -107,8 +108,8 @@ pub struct Cli {
     pub project: Option<String>,
 
     /// Only sessions active since WHEN: 90m, 36h, 7d, 2w, 2026-11-15 or RFC 3339.
-    #[arg(long, value_name = "WHEN", help_heading = "List")]
-    pub since: Option<String>,
+    #[arg(long, value_name = "WHEN", value_parser = parse_since_arg, help_heading = "List")]
+    pub since: Option<DateTime<Utc>>,
 
     /// Only sessions whose title or first prompt contains TEXT (case-insensitive).
     #[arg(long, value_name = "TEXT", help_heading = "List")]
@@ -142,4 +143,9 @@ pub struct Cli {
     /// List every skipped file, not just a count per kind.
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// `--since` is checked while parsing, so a bad value is a usage error (exit 2).
+fn parse_since_arg(s: &str) -> Result<DateTime<Utc>, String> {
+    crate::timefmt::parse_since(s, Utc::now())
 }

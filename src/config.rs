@@ -12,7 +12,6 @@ use chrono::{DateTime, Utc};
 use crate::accounts::{self, Account, Sources, Town};
 use crate::cli::{Cli, ColorChoice};
 use crate::discover::Warnings;
-use crate::timefmt::parse_since;
 
 /// Listing filters, all optional and combinable.
 #[derive(Debug, Clone, Default)]
@@ -137,19 +136,13 @@ pub fn resolve(cli: &Cli) -> Result<Config> {
         }
     };
     let width = terminal_width(stdout_tty);
-    let now = Utc::now();
     let lower = |s: &Option<String>| s.as_ref().map(|v| v.to_lowercase());
     let filters = Filters {
         role: lower(&cli.role),
         rig: lower(&cli.rig),
         account: cli.account.clone(),
         project: cli.project.clone(),
-        since: cli
-            .since
-            .as_deref()
-            .map(|s| parse_since(s, now))
-            .transpose()
-            .map_err(anyhow::Error::msg)?,
+        since: cli.since,
         grep: lower(&cli.grep),
         recent: cli.recent,
     };

@@ -22,7 +22,7 @@ use crate::cache::{Cache, CacheKey};
 use crate::events::{Events, read_events};
 use crate::index::{INDEX_FILE, IndexEntry, read_index};
 use crate::timefmt::to_rfc3339;
-use crate::transcript::{TranscriptMeta, read_meta};
+use crate::transcript::{TitleKind, TranscriptMeta, read_meta};
 
 /// Problems met while scanning, grouped by kind. A broken file among thousands is a
 /// warning, never a failure: the listing goes on and shows every good session.
@@ -151,6 +151,9 @@ pub struct Session {
     /// The legacy index entry for this session and the index file it came from.
     #[serde(skip)]
     pub index_entry: Option<(PathBuf, Map<String, Value>)>,
+    /// Where `title` came from, for merging with the index.
+    #[serde(skip)]
+    pub title_kind: Option<TitleKind>,
 }
 
 fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
@@ -183,6 +186,7 @@ impl Session {
             sources: Vec::new(),
             forked_from: None,
             index_entry: None,
+            title_kind: None,
         }
     }
 
@@ -203,8 +207,9 @@ pub struct ScanOptions<'a> {
     /// When set, only sessions whose id this accepts get their transcript read (the
     /// rest are never listed): resolving a talk's id need not read every transcript.
     pub want: Option<&'a (dyn Fn(&str) -> bool + Sync)>,
-    /// The metadata cache, when one is used.
-    pub cache: Option<&'a Cache>,
+    /// The metadata cache, when one is used. Hits are moved out of it; what is left
+    /// afterwards is stale.
+    pub cache: Option<Cache>,
 }
 
 /// Everything a scan found.
@@ -214,9 +219,9 @@ pub struct Catalog {
     pub sessions: Vec<Session>,
     /// Problems met.
     pub warnings: Warnings,
-    /// Metadata of every transcript scanned, for rewriting the cache; filled only when
-    /// a cache was given.
-    pub cache_rows: Vec<(CacheKey, TranscriptMeta)>,
+    /// Metadata of every transcript scanned, for rewriting the cache: `Some` only when
+    /// a cache was given and it changed (fresh reads, or stale entries to drop).
+    pub cache_rows: Option<Vec<(CacheKey, TranscriptMeta)>>,
     /// How many transcripts were read fresh (not found in the cache).
     pub fresh: usize,
 }
@@ -243,7 +248,7 @@ pub fn is_uuid(s: &str) -> bool {
 
 /// Scans every account's project folders, the index files and the events file, and
 /// merges them by session id. Never fails: every problem becomes a warning.
-pub fn scan(opts: &ScanOptions) -> Catalog {
+pub fn scan(mut opts: ScanOptions) -> Catalog {
     let mut warnings = Warnings::default();
     let owners: Vec<(usize, PathBuf)> = opts
         .accounts
@@ -258,9 +263,9 @@ pub fn scan(opts: &ScanOptions) -> Catalog {
     let mut seen_folders = HashSet::new();
     for (ai, acct) in opts.accounts.iter().enumerate() {
         let projects = acct.projects_dir();
-        if acct.projects.is_none() {
+        let Some(canonical_projects) = &acct.projects else {
             continue;
-        }
+        };
         for entry in WalkDir::new(&projects)
             .min_depth(1)
             .max_depth(1)
@@ -285,7 +290,13 @@ pub fn scan(opts: &ScanOptions) -> Catalog {
             if !entry.file_type().is_dir() {
                 continue;
             }
-            let canon = fs::canonicalize(entry.path()).unwrap_or_else(|_| entry.path().into());
+            // A real folder's canonical path is known without asking; only a symlinked
+            // one needs resolving.
+            let canon = if entry.path_is_symlink() {
+                fs::canonicalize(entry.path()).unwrap_or_else(|_| entry.path().into())
+            } else {
+                canonical_projects.join(entry.file_name())
+            };
             if !seen_folders.insert(canon) {
                 continue;
             }
@@ -309,23 +320,40 @@ pub fn scan(opts: &ScanOptions) -> Catalog {
         warnings.extend(w);
     }
 
-    // Read metadata (from the cache when size and mtime match) in parallel.
-    let metas: Vec<(io::Result<TranscriptMeta>, bool)> = found
-        .par_iter()
+    // Metadata: moved out of the cache when path, size and mtime match, else read (in
+    // parallel).
+    let cached: Vec<Option<TranscriptMeta>> = found
+        .iter()
         .map(|f| {
-            let key = CacheKey::new(&f.path, f.size, f.mtime);
-            if let Some(m) = opts.cache.and_then(|c| c.get(&key)) {
-                return (Ok(m), false);
-            }
-            (read_meta(&f.path, f.size), true)
+            opts.cache
+                .as_mut()
+                .and_then(|c| c.take(&f.path, f.size, f.mtime))
         })
         .collect();
+    let stale = opts.cache.as_ref().map_or(0, Cache::len);
+    let metas: Vec<(io::Result<TranscriptMeta>, bool)> = found
+        .par_iter()
+        .zip(cached.into_par_iter())
+        .map(|(f, hit)| match hit {
+            Some(m) => (Ok(m), false),
+            None => (read_meta(&f.path, f.size), true),
+        })
+        .collect();
+    let fresh = metas.iter().filter(|(_, fresh)| *fresh).count();
+    let cache_rows = (opts.cache.is_some() && (fresh > 0 || stale > 0)).then(|| {
+        found
+            .iter()
+            .zip(&metas)
+            .filter_map(|(f, (m, _))| {
+                let m = m.as_ref().ok()?;
+                Some((CacheKey::new(&f.path, f.size, f.mtime), m.clone()))
+            })
+            .collect()
+    });
 
     let mut sessions: Vec<Session> = Vec::with_capacity(found.len());
     let mut by_id: HashMap<String, usize> = HashMap::with_capacity(found.len());
-    let mut cache_rows = Vec::new();
-    let mut fresh = 0;
-    for (f, (meta, is_fresh)) in found.into_iter().zip(metas) {
+    for (f, (meta, _)) in found.into_iter().zip(metas) {
         let meta = match meta {
             Ok(m) => m,
             Err(e) => {
@@ -333,10 +361,6 @@ pub fn scan(opts: &ScanOptions) -> Catalog {
                 continue;
             }
         };
-        fresh += usize::from(is_fresh);
-        if opts.cache.is_some() {
-            cache_rows.push((CacheKey::new(&f.path, f.size, f.mtime), meta.clone()));
-        }
         if meta.corrupt {
             warnings.add(
                 "corrupt transcripts skipped",
@@ -429,8 +453,9 @@ pub fn scan(opts: &ScanOptions) -> Catalog {
     }
 
     for s in &mut sessions {
-        if s.title.is_none() {
+        if s.title.is_none() && s.first_prompt.is_some() {
             s.title = s.first_prompt.clone();
+            s.title_kind = Some(TitleKind::FirstPrompt);
         }
     }
     Catalog {
@@ -525,7 +550,8 @@ fn session_from_transcript(acct: &Account, f: Found, meta: TranscriptMeta) -> Se
     s.config_dir = Some(acct.config_dir.clone());
     s.current_account = acct.current;
     s.project_folder = Some(f.folder_name);
-    s.title = meta.title().map(str::to_owned);
+    s.title = meta.title;
+    s.title_kind = meta.title_kind;
     s.cwd = meta.cwd;
     s.first_prompt = meta.first_prompt;
     s.git_branch = meta.git_branch;
@@ -540,16 +566,23 @@ fn session_from_transcript(acct: &Account, f: Found, meta: TranscriptMeta) -> Se
 
 fn enrich_from_index(s: &mut Session, path: &Path, e: IndexEntry) {
     s.add_source(Source::Index);
-    let has_own_title = s.title.is_some() && s.title != s.first_prompt;
-    if let Some(t) = e.custom_title.clone() {
-        // A rename recorded only in the index still beats an AI title.
-        if !has_own_title || s.transcript.is_none() {
-            s.title = Some(t);
-        }
-    } else if !has_own_title {
-        if let Some(sum) = e.summary.clone() {
-            s.title = Some(sum);
-        }
+    // The index's titles rank like the transcript's: a rename beats anything but a
+    // rename recorded in the transcript itself, a summary beats only prompts.
+    let weaker_than = |k: TitleKind| s.title_kind.is_none_or(|own| own > k);
+    if let Some(t) = e
+        .custom_title
+        .clone()
+        .filter(|_| weaker_than(TitleKind::Custom))
+    {
+        s.title = Some(t);
+        s.title_kind = Some(TitleKind::Custom);
+    } else if let Some(t) = e
+        .summary
+        .clone()
+        .filter(|_| weaker_than(TitleKind::Summary))
+    {
+        s.title = Some(t);
+        s.title_kind = Some(TitleKind::Summary);
     }
     s.first_prompt = s.first_prompt.take().or(e.first_prompt);
     s.cwd = s.cwd.take().or(e.project_path);

@@ -1,1 +1,750 @@
-//! TODO
+//! Putting another account's transcript where `claude --resume` will find it: a symlink
+//! in the current account's project folder plus an entry in that folder's
+//! `sessions-index.json`, both recorded in the ledger first and undone by a guard.
+//!
+//! The source account is only ever read: nothing here opens a source file for writing.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::atomic::{create_private_dir_all, sync_dir};
+use crate::index_patch::{self, INDEX_FILE, Object, UndoOutcome};
+use crate::ledger::{self, LedgerTxn, LinkRecord, Owner, ProcId};
+use crate::lock::{INDEX_LOCK_TIMEOUT, lock_path_for, remove_lock_file};
+
+/// Environment variable that makes seance kill itself with SIGKILL at a named point, so
+/// tests can check that the reaper cleans up after a crash anywhere. Points:
+/// `after-intent`, `after-link`, `after-index`, `after-spawn`, `during-undo`.
+pub const FAULT_ENV: &str = "SEANCE_TEST_FAULT";
+
+/// Dies by SIGKILL (no destructors, no undo) when [`FAULT_ENV`] names `point`.
+pub fn fault(point: &str) {
+    if std::env::var_os(FAULT_ENV).is_some_and(|v| v == point) {
+        // SAFETY: plain syscalls on our own pid.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
+/// What one thing the undo or the reaper did (or would do, on a dry run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    /// What kind of thing.
+    pub kind: ActionKind,
+    /// The file or folder it concerns.
+    pub path: PathBuf,
+    /// A few words more (link target, reason).
+    pub detail: String,
+}
+
+/// Kinds of [`Action`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    /// A symlink removed.
+    RemovedLink,
+    /// An index file put back byte for byte.
+    RestoredIndex,
+    /// Seance's entry (or a dangling link's entries) taken out of an index.
+    RemovedIndexEntry,
+    /// An index file seance created, removed.
+    RemovedIndexFile,
+    /// A project folder seance created, removed.
+    RemovedFolder,
+    /// A ledger record dropped after its undo.
+    DroppedRecord,
+    /// Something that would have been undone but was left alone (reason in detail).
+    LeftAlone,
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.kind {
+            ActionKind::RemovedLink => "link",
+            ActionKind::RestoredIndex => "index restored",
+            ActionKind::RemovedIndexEntry => "index entry",
+            ActionKind::RemovedIndexFile => "index file",
+            ActionKind::RemovedFolder => "folder",
+            ActionKind::DroppedRecord => "ledger record",
+            ActionKind::LeftAlone => "left alone",
+        };
+        write!(f, "{what}: {}", self.path.display())?;
+        if !self.detail.is_empty() {
+            write!(f, " ({})", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+fn action(kind: ActionKind, path: &Path, detail: impl Into<String>) -> Action {
+    Action {
+        kind,
+        path: path.to_owned(),
+        detail: detail.into(),
+    }
+}
+
+/// Undoes `rec` in reverse order of making: index entry, link, then the index file's
+/// lock and the folder when seance created the folder and nothing else is in it.
+/// Idempotent; never removes a regular file or a link that points anywhere but
+/// `rec.source`. With `dry_run`, changes nothing and reports what it would do.
+///
+/// Errors: index lock timeout, I/O errors naming the path. The caller holds the ledger
+/// lock (so no other seance is linking into this folder meanwhile).
+pub fn undo_record(rec: &LinkRecord, dry_run: bool) -> Result<Vec<Action>> {
+    let mut done = Vec::new();
+    if let Some(patch) = &rec.index {
+        if dry_run {
+            let current = fs::read(&patch.path).ok();
+            match index_patch::plan_undo(current.as_deref(), patch) {
+                index_patch::UndoPlan::Nothing => {}
+                index_patch::UndoPlan::Unusable(r) => {
+                    done.push(action(ActionKind::LeftAlone, &patch.path, r))
+                }
+                index_patch::UndoPlan::Delete => {
+                    done.push(action(ActionKind::RemovedIndexFile, &patch.path, ""))
+                }
+                index_patch::UndoPlan::Write(_) => done.push(action(
+                    ActionKind::RemovedIndexEntry,
+                    &patch.path,
+                    rec.session_id.clone(),
+                )),
+            }
+        } else {
+            let kind = match index_patch::undo(patch, INDEX_LOCK_TIMEOUT)? {
+                UndoOutcome::Nothing => None,
+                UndoOutcome::Restored => Some(ActionKind::RestoredIndex),
+                UndoOutcome::EntryRemoved => Some(ActionKind::RemovedIndexEntry),
+                UndoOutcome::Deleted => Some(ActionKind::RemovedIndexFile),
+                UndoOutcome::LeftUnusable => Some(ActionKind::LeftAlone),
+            };
+            if let Some(kind) = kind {
+                done.push(action(kind, &patch.path, rec.session_id.clone()));
+            }
+        }
+    }
+    fault("during-undo");
+    match fs::read_link(&rec.link) {
+        Ok(target) if target == rec.source => {
+            if !dry_run {
+                remove_if_present(&rec.link)?;
+                sync_dir(&rec.folder);
+            }
+            done.push(action(
+                ActionKind::RemovedLink,
+                &rec.link,
+                format!("-> {}", rec.source.display()),
+            ));
+        }
+        Ok(target) => done.push(action(
+            ActionKind::LeftAlone,
+            &rec.link,
+            format!("now points to {}, not ours", target.display()),
+        )),
+        // Not a symlink (a regular file someone put there) or gone: not ours to touch.
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => done.push(action(
+            ActionKind::LeftAlone,
+            &rec.link,
+            "no longer a symlink",
+        )),
+        Err(e) => return Err(e).with_context(|| format!("reading link {}", rec.link.display())),
+    }
+    if rec.folder_created {
+        let lock = lock_path_for(&rec.folder.join(INDEX_FILE));
+        let others = match fs::read_dir(&rec.folder) {
+            Ok(read) => read
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path() != lock)
+                .filter(|e| !(dry_run && (e.path() == rec.link || is_our_index(rec, &e.path()))))
+                .count(),
+            Err(e) if e.kind() == ErrorKind::NotFound => usize::MAX,
+            Err(e) => {
+                return Err(e).with_context(|| format!("listing {}", rec.folder.display()));
+            }
+        };
+        if others == 0 {
+            if !dry_run {
+                remove_lock_file(&lock)?;
+                match fs::remove_dir(&rec.folder) {
+                    Ok(()) => {}
+                    // Something appeared meanwhile (claude writing its fork): keep it.
+                    Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {
+                        return Ok(done);
+                    }
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(e)
+                            .with_context(|| format!("removing {}", rec.folder.display()));
+                    }
+                }
+            }
+            done.push(action(ActionKind::RemovedFolder, &rec.folder, ""));
+        }
+    }
+    Ok(done)
+}
+
+fn is_our_index(rec: &LinkRecord, path: &Path) -> bool {
+    rec.index
+        .as_ref()
+        .is_some_and(|p| p.created && p.path == path)
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", path.display())),
+    }
+}
+
+/// Whether `a` and `b` are the same file once symlinks are followed (same device and
+/// inode). False when either cannot be reached.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// What to link: everything [`LinkGuard::establish`] needs.
+#[derive(Debug, Clone)]
+pub struct LinkRequest<'a> {
+    /// Full session id.
+    pub session_id: &'a str,
+    /// The owner account's transcript, absolute and canonical; the symlink points here.
+    pub source: &'a Path,
+    /// The current account's project folder for the run directory (may not exist yet).
+    pub folder: &'a Path,
+    /// The source index's entry for the session, if it had one.
+    pub source_entry: Option<&'a Object>,
+    /// The run directory, for a new index's `originalPath`.
+    pub original_path: &'a str,
+}
+
+/// How the session came to be resumable from the target folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    /// Setup has not finished (only seen while establishing).
+    Pending,
+    /// This seance made the link (and maybe the index entry).
+    Made,
+    /// Another live seance had made the same link; this one shares it.
+    Joined,
+    /// The folder already holds the transcript; nothing was linked (reason inside).
+    NotNeeded(String),
+}
+
+/// Owns one seance's use of a link: dropping it (or calling [`LinkGuard::release`])
+/// removes this seance from the link's owners and, when it was the last, undoes the
+/// link, the index entry and a folder it created. Runs on every path: return, `?`, panic.
+#[derive(Debug)]
+pub struct LinkGuard {
+    state_dir: PathBuf,
+    link: PathBuf,
+    me: ProcId,
+    /// The record as last saved by this seance: undone directly if the ledger cannot be
+    /// read at undo time.
+    shadow: Option<LinkRecord>,
+    state: LinkState,
+    armed: bool,
+}
+
+impl LinkGuard {
+    /// Links `req.source` into `req.folder` as `<id>.jsonl` and patches the folder's
+    /// index, recording each step in the ledger (under `state_dir`) before taking it.
+    ///
+    /// Decisions, in order: a live seance already shares this link → join it; the
+    /// folder's `<id>.jsonl` is a regular file or resolves to the source → link nothing;
+    /// it is a dangling symlink → replace it; anything else there → error saying what it
+    /// is (it is never overwritten). The index is patched only when the source index had
+    /// an entry for the session.
+    ///
+    /// Errors: a foreign entry at the link path, lock timeouts (ledger 30 s, index 5 s,
+    /// typed [`crate::lock::LockTimeout`]), I/O errors naming paths. On error, whatever
+    /// was done is undone before returning.
+    pub fn establish(req: &LinkRequest<'_>, state_dir: &Path) -> Result<LinkGuard> {
+        let mut guard = LinkGuard {
+            state_dir: state_dir.to_owned(),
+            link: req.folder.join(format!("{}.jsonl", req.session_id)),
+            me: ProcId::current(),
+            shadow: None,
+            state: LinkState::Pending,
+            armed: true,
+        };
+        // On error the guard drops here, after the ledger lock is released, and undoes.
+        let state = ledger::with_ledger(state_dir, |txn| guard.setup(txn, req))?;
+        if !matches!(state, LinkState::Made | LinkState::Joined) {
+            guard.armed = false;
+        }
+        guard.state = state;
+        Ok(guard)
+    }
+
+    /// The link path: `<folder>/<id>.jsonl`.
+    pub fn link(&self) -> &Path {
+        &self.link
+    }
+
+    /// How the link came about.
+    pub fn state(&self) -> &LinkState {
+        &self.state
+    }
+
+    fn setup(&mut self, txn: &mut LedgerTxn, req: &LinkRequest<'_>) -> Result<LinkState> {
+        let me = Owner {
+            seance: self.me,
+            claude: None,
+        };
+        if let Some(pos) = txn.ledger.position(&self.link) {
+            let rec = &mut txn.ledger.links[pos];
+            rec.owners.retain(Owner::is_alive);
+            if !rec.owners.is_empty() && rec.source == req.source {
+                rec.owners.push(me);
+                txn.save()?;
+                return Ok(LinkState::Joined);
+            }
+            // Left by seances that died since the reap (or pointing at another source,
+            // which a live record would never do): finish their undo first.
+            let stale = txn.ledger.links.remove(pos);
+            undo_record(&stale, false)?;
+            txn.save()?;
+        }
+
+        let mut replacing_dangling = false;
+        match fs::symlink_metadata(&self.link) {
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("inspecting {}", self.link.display()));
+            }
+            Ok(meta) => {
+                let ft = meta.file_type();
+                if same_file(&self.link, req.source) {
+                    return Ok(LinkState::NotNeeded(format!(
+                        "{} already is this transcript",
+                        self.link.display()
+                    )));
+                }
+                if ft.is_file() {
+                    return Ok(LinkState::NotNeeded(format!(
+                        "{} already holds a transcript for this session; resuming from it",
+                        self.link.display()
+                    )));
+                }
+                if ft.is_symlink() {
+                    let target = fs::read_link(&self.link)
+                        .with_context(|| format!("reading link {}", self.link.display()))?;
+                    match fs::metadata(&self.link) {
+                        Err(e) if e.kind() == ErrorKind::NotFound => replacing_dangling = true,
+                        _ => bail!(
+                            "{} already exists and is a symlink to {} that seance did not make; \
+                             leaving it alone",
+                            self.link.display(),
+                            target.display()
+                        ),
+                    }
+                } else {
+                    bail!(
+                        "{} already exists and is a {}; leaving it alone",
+                        self.link.display(),
+                        kind_name(&ft)
+                    );
+                }
+            }
+        }
+
+        // Record the intent before acting, so a crash from here on is reaped.
+        let folder_created = !req.folder.exists();
+        let mut rec = LinkRecord {
+            session_id: req.session_id.to_owned(),
+            link: self.link.clone(),
+            source: req.source.to_owned(),
+            folder: req.folder.to_owned(),
+            folder_created,
+            made_link: false,
+            index: None,
+            owners: vec![me],
+        };
+        txn.ledger.links.push(rec.clone());
+        let pos = txn.ledger.links.len() - 1;
+        self.shadow = Some(rec.clone());
+        txn.save()?;
+        fault("after-intent");
+
+        create_private_dir_all(req.folder)?;
+        if replacing_dangling {
+            remove_if_present(&self.link)?;
+        }
+        std::os::unix::fs::symlink(req.source, &self.link).with_context(|| {
+            format!(
+                "linking {} -> {}",
+                self.link.display(),
+                req.source.display()
+            )
+        })?;
+        sync_dir(req.folder);
+        rec.made_link = true;
+        txn.ledger.links[pos] = rec.clone();
+        self.shadow = Some(rec.clone());
+        txn.save()?;
+        fault("after-link");
+
+        if let Some(source_entry) = req.source_entry {
+            let entry = index_patch::entry_for_link(source_entry, &self.link)?;
+            let index_path = req.folder.join(INDEX_FILE);
+            let shadow = &mut self.shadow;
+            index_patch::apply(
+                &index_path,
+                &entry,
+                req.original_path,
+                INDEX_LOCK_TIMEOUT,
+                |patch| {
+                    rec.index = Some(patch.clone());
+                    txn.ledger.links[pos] = rec.clone();
+                    *shadow = Some(rec.clone());
+                    txn.save()
+                },
+            )?;
+            fault("after-index");
+        }
+        Ok(LinkState::Made)
+    }
+
+    /// Notes the claude child in the ledger, so the link outlives a killed seance for
+    /// as long as its claude runs.
+    ///
+    /// Errors: ledger lock or I/O errors.
+    pub fn set_child(&self, child: ProcId) -> Result<()> {
+        if !self.armed {
+            return Ok(());
+        }
+        ledger::with_ledger(&self.state_dir, |txn| {
+            if let Some(pos) = txn.ledger.position(&self.link) {
+                for o in &mut txn.ledger.links[pos].owners {
+                    if o.seance == self.me {
+                        o.claude = Some(child);
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Leaves the link: drops this seance from its owners and, if no live owner is
+    /// left, undoes it. Returns what was undone (empty when others still share it).
+    ///
+    /// Errors: ledger or index lock timeouts, I/O errors. The ledger record is kept on
+    /// error so a later reap finishes the job.
+    pub fn release(mut self) -> Result<Vec<Action>> {
+        self.armed = false;
+        self.leave()
+    }
+
+    fn leave(&mut self) -> Result<Vec<Action>> {
+        let me = self.me;
+        let link = self.link.clone();
+        let from_ledger = ledger::with_ledger(&self.state_dir, |txn| {
+            let Some(pos) = txn.ledger.position(&link) else {
+                return Ok(Vec::new());
+            };
+            let rec = &mut txn.ledger.links[pos];
+            rec.owners.retain(|o| o.seance != me && o.is_alive());
+            if !rec.owners.is_empty() {
+                // Someone else still talks through this link: theirs to undo.
+                txn.save()?;
+                return Ok(Vec::new());
+            }
+            let rec = rec.clone();
+            let done = undo_record(&rec, false)?;
+            txn.ledger.links.remove(pos);
+            Ok(done)
+        });
+        match from_ledger {
+            Ok(done) => Ok(done),
+            Err(e) => match (&self.shadow, &self.state) {
+                // The ledger is unusable but we made this link alone: undo it from memory.
+                (Some(rec), LinkState::Made | LinkState::Pending)
+                    if e.downcast_ref::<crate::lock::LockTimeout>().is_none() =>
+                {
+                    eprintln!("seance: warning: {e:#}; undoing from memory");
+                    undo_record(rec, false)
+                }
+                _ => Err(e),
+            },
+        }
+    }
+}
+
+impl Drop for LinkGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            self.armed = false;
+            if let Err(e) = self.leave() {
+                eprintln!(
+                    "seance: could not undo the link {}: {e:#} (`seance --reap` will retry)",
+                    self.link.display()
+                );
+            }
+        }
+    }
+}
+
+fn kind_name(ft: &fs::FileType) -> &'static str {
+    if ft.is_dir() {
+        "directory"
+    } else if ft.is_fifo() {
+        "fifo"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "device"
+    } else {
+        "special file"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Fixture {
+        _tmp: tempfile::TempDir,
+        state: PathBuf,
+        source: PathBuf,
+        source_bytes: Vec<u8>,
+        folder: PathBuf,
+        entry: Object,
+    }
+
+    const ID: &str = "0b6f9a2e-1c3d-4e5f-8a9b-0c1d2e3f4a5b";
+
+    fn fixture() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let src_folder = tmp.path().join("a/projects/-p");
+        fs::create_dir_all(&src_folder).unwrap();
+        let source = src_folder.join(format!("{ID}.jsonl"));
+        let source_bytes = b"{\"type\":\"user\",\"cwd\":\"/p\"}\n".to_vec();
+        fs::write(&source, &source_bytes).unwrap();
+        let entry = json!({"sessionId": ID, "fullPath": source, "x-unknown": [1]})
+            .as_object()
+            .unwrap()
+            .clone();
+        Fixture {
+            state: tmp.path().join("state"),
+            folder: tmp.path().join("b/projects/-p"),
+            source: source.canonicalize().unwrap(),
+            source_bytes,
+            entry,
+            _tmp: tmp,
+        }
+    }
+
+    fn req<'a>(f: &'a Fixture, entry: bool) -> LinkRequest<'a> {
+        LinkRequest {
+            session_id: ID,
+            source: &f.source,
+            folder: &f.folder,
+            source_entry: entry.then_some(&f.entry),
+            original_path: "/p",
+        }
+    }
+
+    #[test]
+    fn makes_link_and_index_then_undoes_everything() {
+        let f = fixture();
+        let g = LinkGuard::establish(&req(&f, true), &f.state).unwrap();
+        assert_eq!(g.state(), &LinkState::Made);
+        assert_eq!(fs::read_link(g.link()).unwrap(), f.source);
+        let idx = f.folder.join(INDEX_FILE);
+        let doc: serde_json::Value = serde_json::from_slice(&fs::read(&idx).unwrap()).unwrap();
+        assert_eq!(doc["entries"][0]["fullPath"], g.link().to_str().unwrap());
+        assert_eq!(doc["entries"][0]["x-unknown"], json!([1]));
+        let rec = &ledger::read_unlocked(&f.state).unwrap().links[0];
+        assert!(rec.made_link && rec.folder_created && rec.index.is_some());
+        let done = g.release().unwrap();
+        assert!(done.iter().any(|a| a.kind == ActionKind::RemovedFolder));
+        assert!(!f.folder.exists(), "created folder removed");
+        assert!(f.folder.parent().unwrap().exists(), "projects/ kept");
+        assert!(ledger::read_unlocked(&f.state).unwrap().links.is_empty());
+        assert_eq!(fs::read(&f.source).unwrap(), f.source_bytes);
+    }
+
+    #[test]
+    fn drop_undoes_and_keeps_folder_with_other_files() {
+        let f = fixture();
+        {
+            let _g = LinkGuard::establish(&req(&f, false), &f.state).unwrap();
+            // claude's fork lands in the same folder.
+            fs::write(f.folder.join("fork.jsonl"), b"{}\n").unwrap();
+        }
+        assert!(f.folder.join("fork.jsonl").exists());
+        assert!(!f.folder.join(format!("{ID}.jsonl")).exists());
+        assert!(!f.folder.join(INDEX_FILE).exists());
+    }
+
+    #[test]
+    fn panic_undoes() {
+        let f = fixture();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _g = LinkGuard::establish(&req(&f, true), &f.state).unwrap();
+            panic!("boom");
+        }));
+        assert!(r.is_err());
+        assert!(!f.folder.exists());
+        assert!(ledger::read_unlocked(&f.state).unwrap().links.is_empty());
+    }
+
+    #[test]
+    fn existing_index_restored_byte_for_byte() {
+        let f = fixture();
+        fs::create_dir_all(&f.folder).unwrap();
+        let idx = f.folder.join(INDEX_FILE);
+        let original = b"{\"version\":1,\"entries\":[],\"originalPath\":\"/p\",\"zz\":0}\n";
+        fs::write(&idx, original).unwrap();
+        let g = LinkGuard::establish(&req(&f, true), &f.state).unwrap();
+        assert_ne!(fs::read(&idx).unwrap(), original);
+        let done = g.release().unwrap();
+        assert!(done.iter().any(|a| a.kind == ActionKind::RestoredIndex));
+        assert_eq!(fs::read(&idx).unwrap(), original);
+        assert!(f.folder.exists(), "folder was not ours");
+    }
+
+    #[test]
+    fn joined_link_survives_first_leaver() {
+        let f = fixture();
+        let a = LinkGuard::establish(&req(&f, true), &f.state).unwrap();
+        // A second owner: fake another live process (our own parent shell will do, it
+        // outlives this test) by rewriting the ledger's owner list.
+        let other = ProcId::of(std::os::unix::process::parent_id()).unwrap();
+        ledger::with_ledger(&f.state, |t| {
+            t.ledger.links[0].owners.push(Owner {
+                seance: other,
+                claude: None,
+            });
+            Ok(())
+        })
+        .unwrap();
+        assert!(a.release().unwrap().is_empty());
+        assert!(fs::read_link(f.folder.join(format!("{ID}.jsonl"))).is_ok());
+        // Now a third joins and is the last to leave.
+        let b = LinkGuard::establish(&req(&f, true), &f.state).unwrap();
+        assert_eq!(b.state(), &LinkState::Joined);
+        ledger::with_ledger(&f.state, |t| {
+            t.ledger.links[0].owners.retain(|o| o.seance != other);
+            Ok(())
+        })
+        .unwrap();
+        let done = b.release().unwrap();
+        assert!(done.iter().any(|a| a.kind == ActionKind::RemovedLink));
+        assert!(!f.folder.exists());
+    }
+
+    #[test]
+    fn regular_file_or_same_store_means_no_link() {
+        let f = fixture();
+        fs::create_dir_all(&f.folder).unwrap();
+        let target = f.folder.join(format!("{ID}.jsonl"));
+        fs::write(&target, b"copy\n").unwrap();
+        let g = LinkGuard::establish(&req(&f, true), &f.state).unwrap();
+        assert!(matches!(g.state(), LinkState::NotNeeded(_)));
+        drop(g);
+        assert_eq!(fs::read(&target).unwrap(), b"copy\n");
+        assert!(!f.folder.join(INDEX_FILE).exists());
+        // A live symlink to the source made by someone else (gt seance): same store.
+        fs::remove_file(&target).unwrap();
+        std::os::unix::fs::symlink(&f.source, &target).unwrap();
+        let g = LinkGuard::establish(&req(&f, true), &f.state).unwrap();
+        assert!(matches!(g.state(), LinkState::NotNeeded(_)));
+        drop(g);
+        assert_eq!(fs::read_link(&target).unwrap(), f.source);
+    }
+
+    #[test]
+    fn foreign_live_link_or_dir_is_an_error_and_untouched() {
+        let f = fixture();
+        fs::create_dir_all(&f.folder).unwrap();
+        let target = f.folder.join(format!("{ID}.jsonl"));
+        let elsewhere = f.folder.join("elsewhere");
+        fs::write(&elsewhere, b"x").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &target).unwrap();
+        let err = LinkGuard::establish(&req(&f, true), &f.state).unwrap_err();
+        assert!(err.to_string().contains("did not make"), "{err:#}");
+        assert_eq!(fs::read_link(&target).unwrap(), elsewhere);
+        fs::remove_file(&target).unwrap();
+        fs::create_dir(&target).unwrap();
+        let err = LinkGuard::establish(&req(&f, true), &f.state).unwrap_err();
+        assert!(err.to_string().contains("directory"), "{err:#}");
+        assert!(ledger::read_unlocked(&f.state).unwrap().links.is_empty());
+    }
+
+    #[test]
+    fn dangling_link_is_replaced() {
+        let f = fixture();
+        fs::create_dir_all(&f.folder).unwrap();
+        let target = f.folder.join(format!("{ID}.jsonl"));
+        std::os::unix::fs::symlink("/nonexistent/x.jsonl", &target).unwrap();
+        let g = LinkGuard::establish(&req(&f, false), &f.state).unwrap();
+        assert_eq!(g.state(), &LinkState::Made);
+        assert_eq!(fs::read_link(&target).unwrap(), f.source);
+        g.release().unwrap();
+        assert!(fs::symlink_metadata(&target).is_err());
+    }
+
+    #[test]
+    fn index_lock_timeout_undoes_link() {
+        let f = fixture();
+        fs::create_dir_all(&f.folder).unwrap();
+        let lock = lock_path_for(&f.folder.join(INDEX_FILE));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (rel_tx, rel_rx) = std::sync::mpsc::channel::<()>();
+        let l2 = lock.clone();
+        let holder = std::thread::spawn(move || {
+            crate::lock::with_lock(&l2, std::time::Duration::from_secs(1), || {
+                tx.send(()).unwrap();
+                rel_rx.recv().unwrap();
+                Ok(())
+            })
+            .unwrap()
+        });
+        rx.recv().unwrap();
+        let err = LinkGuard::establish(&req(&f, true), &f.state).unwrap_err();
+        assert!(err.downcast_ref::<crate::lock::LockTimeout>().is_some());
+        assert!(format!("{err:#}").contains("sessions-index.json.lock"));
+        rel_tx.send(()).unwrap();
+        holder.join().unwrap();
+        assert!(fs::symlink_metadata(f.folder.join(format!("{ID}.jsonl"))).is_err());
+        assert!(ledger::read_unlocked(&f.state).unwrap().links.is_empty());
+    }
+
+    #[test]
+    fn dead_owners_record_is_undone_before_linking_again() {
+        let f = fixture();
+        let g = LinkGuard::establish(&req(&f, true), &f.state).unwrap();
+        // Pretend we died: rewrite the owner to a dead process and forget the guard.
+        ledger::with_ledger(&f.state, |t| {
+            t.ledger.links[0].owners = vec![Owner {
+                seance: ProcId {
+                    pid: u32::MAX,
+                    start_time: 1,
+                },
+                claude: None,
+            }];
+            Ok(())
+        })
+        .unwrap();
+        std::mem::forget(g);
+        let g = LinkGuard::establish(&req(&f, true), &f.state).unwrap();
+        assert_eq!(g.state(), &LinkState::Made);
+        let doc: serde_json::Value =
+            serde_json::from_slice(&fs::read(f.folder.join(INDEX_FILE)).unwrap()).unwrap();
+        assert_eq!(doc["entries"].as_array().unwrap().len(), 1);
+        g.release().unwrap();
+        assert!(!f.folder.exists());
+    }
+}

@@ -69,22 +69,20 @@ pub fn run(cfg: &Config) -> Result<i32> {
         }
     }
     let cache = cfg.cache_file.as_deref().map(Cache::load);
-    let catalog = discover::scan(&ScanOptions {
+    let catalog = discover::scan(ScanOptions {
         accounts: &cfg.accounts,
         events_file: cfg.events_file.as_deref(),
         want: None,
-        cache: cache.as_ref(),
+        cache,
     });
-    if let (Some(path), Some(old)) = (&cfg.cache_file, &cache) {
-        if catalog.fresh > 0 || old.len() != catalog.cache_rows.len() {
-            // A cache that cannot be written only costs speed next time.
-            if let Err(e) = cache::save(path, catalog.cache_rows.iter().map(|(k, m)| (k, m))) {
-                if cfg.verbose {
-                    eprintln!(
-                        "seance: warning: cannot write cache {}: {e}",
-                        path.display()
-                    );
-                }
+    if let (Some(path), Some(rows)) = (&cfg.cache_file, &catalog.cache_rows) {
+        // A cache that cannot be written only costs speed next time.
+        if let Err(e) = cache::save(path, rows.iter().map(|(k, m)| (k, m))) {
+            if cfg.verbose {
+                eprintln!(
+                    "seance: warning: cannot write cache {}: {e}",
+                    path.display()
+                );
             }
         }
     }

@@ -1,10 +1,17 @@
 //! Top-level dispatch: parse the command line, resolve the configuration once, then
 //! run one job (list, talk or reap) and turn its outcome into an exit code.
 
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
 use clap::Parser;
 
 use crate::cli::Cli;
-use crate::config;
+use crate::config::{self, Config};
+use crate::discover::{self, ScanOptions};
+use crate::resolve;
+use crate::talk::{self, TalkPlan};
 
 /// Runs seance with the process's arguments and returns the exit code: 0 success,
 /// 1 runtime error (printed once as `seance: <error>`), 2 usage error (from clap), or
@@ -27,7 +34,90 @@ pub fn main() -> i32 {
     }
 }
 
-fn run(cli: &Cli) -> anyhow::Result<i32> {
+fn run(cli: &Cli) -> Result<i32> {
+    // A hostile id is turned away before any file is read.
+    let prefix = cli.talk.as_deref().map(resolve::normalize).transpose()?;
     let cfg = config::resolve(cli)?;
-    crate::list::run(&cfg)
+    if cli.reap {
+        return reap(&cfg, cli.dry_run);
+    }
+    match prefix {
+        Some(p) => talk_to(cli, &cfg, &p),
+        None => crate::list::run(&cfg),
+    }
+}
+
+fn reap(cfg: &Config, dry_run: bool) -> Result<i32> {
+    let report = crate::reaper::reap(&cfg.current_account().config_dir, &cfg.state_dir, dry_run)?;
+    let mut out = std::io::stdout().lock();
+    if report.is_empty() {
+        let _ = writeln!(out, "Nothing to reap.");
+    } else {
+        let _ = write!(out, "{report}");
+    }
+    Ok(0)
+}
+
+fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
+    let want = |id: &str| {
+        id.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    let catalog = discover::scan(ScanOptions {
+        accounts: &cfg.accounts,
+        events_file: cfg.events_file.as_deref(),
+        want: Some(&want),
+        cache: None,
+    });
+    if cfg.verbose {
+        let _ = catalog.warnings.report(true, &mut std::io::stderr());
+    }
+    let session = resolve::resolve(&catalog.sessions, prefix, &cfg.looked())?;
+    let transcript = session.transcript.as_ref().with_context(|| {
+        let known = if session.index_entry.is_some() {
+            "an index entry whose transcript is gone"
+        } else {
+            "a Gas Town event"
+        };
+        format!(
+            "session {} has no transcript to resume (known only from {known})",
+            session.session_id
+        )
+    })?;
+    // Link to the file itself, not to another link, so the link stays valid for as long
+    // as the transcript does.
+    let source = std::fs::canonicalize(transcript)
+        .with_context(|| format!("resolving {}", transcript.display()))?;
+    eprintln!(
+        "seance: session {} from account {} ({})",
+        session.session_id,
+        session.account.as_deref().unwrap_or("?"),
+        crate::sanitize::for_terminal(session.title.as_deref().unwrap_or("untitled"))
+    );
+    let plan = TalkPlan {
+        session_id: session.session_id.clone(),
+        source_transcript: Some(source),
+        source_index_entry: owner_index_entry(session, transcript),
+        session_cwd: session.cwd.as_ref().map(PathBuf::from),
+        here: cli.here,
+        current_config_dir: cfg.current_account().config_dir.clone(),
+        claude: cli.claude.clone(),
+        prompt: cli.prompt.clone(),
+        passthrough: cli.claude_args.clone(),
+        state_dir: cfg.state_dir.clone(),
+        known_config_dirs: cfg.accounts.iter().map(|a| a.config_dir.clone()).collect(),
+    };
+    talk::talk(&plan)
+}
+
+/// The session's index entry when it comes from the index beside its transcript: an
+/// entry elsewhere (say, one another seance added to the current account) is not the
+/// owner's to copy.
+fn owner_index_entry(
+    session: &discover::Session,
+    transcript: &std::path::Path,
+) -> Option<crate::index_patch::Object> {
+    let (index, entry) = session.index_entry.as_ref()?;
+    (index.parent() == transcript.parent()).then(|| entry.clone())
 }

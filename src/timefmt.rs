@@ -23,11 +23,8 @@ pub fn to_rfc3339(t: &DateTime<Utc>) -> String {
 /// Errors: a message naming the accepted forms.
 pub fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     let s = s.trim();
-    let bad = || {
-        format!(
-            "invalid --since value '{s}': use a duration (90m, 36h, 7d, 2w), a date (2026-11-15) or an RFC 3339 time"
-        )
-    };
+    let bad =
+        || "use a duration (90m, 36h, 7d, 2w), a date (2026-11-15) or an RFC 3339 time".to_string();
     if let Some(unit) = s.chars().last().filter(|c| c.is_ascii_alphabetic()) {
         let num = &s[..s.len() - 1];
         if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) {

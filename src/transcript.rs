@@ -7,14 +7,16 @@
 //! Conversation records carry `cwd`, `gitBranch`, `sessionId`, `timestamp`; the first
 //! lines of a file may lack them. Unknown shapes are skipped, never fatal.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use memchr::memmem;
+use memchr::memmem::Finder;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::timefmt::parse_timestamp;
 
@@ -24,72 +26,85 @@ pub const WINDOW: u64 = 64 * 1024;
 /// First prompts and titles are cut to this many characters.
 pub const MAX_TEXT_CHARS: usize = 400;
 
-/// What a transcript says about its session. Every field is optional: a field the
-/// bounded reads did not find stays `None`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TranscriptMeta {
-    /// Working directory of the first conversation record.
-    pub cwd: Option<String>,
-    /// `gitBranch` of the first conversation record that has one.
-    pub git_branch: Option<String>,
-    /// First `timestamp` in the file (UTC).
-    pub first_timestamp: Option<DateTime<Utc>>,
-    /// Last `timestamp` in the file (UTC).
-    pub last_timestamp: Option<DateTime<Utc>>,
-    /// Text of the first real user prompt (not a tool result, meta record or command wrapper).
-    pub first_prompt: Option<String>,
-    /// The last `custom-title` record's `customTitle` (a rename by the user).
-    pub custom_title: Option<String>,
-    /// The last `ai-title` record's `aiTitle`.
-    pub ai_title: Option<String>,
-    /// The last `summary` record's `summary`.
-    pub summary: Option<String>,
-    /// The last `last-prompt` record's `lastPrompt`.
-    pub last_prompt: Option<String>,
-    /// `forkedFrom.sessionId`: the session this one was forked from.
-    pub forked_from: Option<String>,
-    /// True when the head held bytes that are not JSON lines at all (binary or corrupt).
-    pub corrupt: bool,
+/// Where a session's title came from, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TitleKind {
+    /// The user's rename (`custom-title` record).
+    Custom,
+    /// Claude Code's generated title (`ai-title` record).
+    Ai,
+    /// A `summary` record.
+    Summary,
+    /// The first real user prompt.
+    FirstPrompt,
+    /// The `last-prompt` record.
+    LastPrompt,
 }
 
-impl TranscriptMeta {
-    /// The title to show: custom title, then AI title, then summary, then the first
-    /// prompt, then the last prompt.
-    pub fn title(&self) -> Option<&str> {
-        self.custom_title
-            .as_deref()
-            .or(self.ai_title.as_deref())
-            .or(self.summary.as_deref())
-            .or(self.first_prompt.as_deref())
-            .or(self.last_prompt.as_deref())
-    }
+/// What a transcript says about its session. Every field is optional: a field the
+/// bounded reads did not find stays `None`. This is also the metadata cache's row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptMeta {
+    /// Working directory of the first record that has one.
+    pub cwd: Option<String>,
+    /// `gitBranch` of the first record carrying the key (empty outside git: `None`).
+    pub git_branch: Option<String>,
+    /// First `timestamp` in the file (UTC, millisecond precision).
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub first_timestamp: Option<DateTime<Utc>>,
+    /// Last `timestamp` in the file (UTC, millisecond precision).
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub last_timestamp: Option<DateTime<Utc>>,
+    /// Text of the first real user prompt (not a tool result, meta record or command
+    /// wrapper), at most [`MAX_TEXT_CHARS`] characters.
+    pub first_prompt: Option<String>,
+    /// The title: the last custom title, else the last AI title, else the last summary,
+    /// else the first prompt, else the last prompt.
+    pub title: Option<String>,
+    /// Where [`Self::title`] came from.
+    pub title_kind: Option<TitleKind>,
+    /// `forkedFrom.sessionId`: the session this one was forked from.
+    pub forked_from: Option<String>,
+    /// True when the head held bytes but no JSON object line at all (binary or corrupt).
+    pub corrupt: bool,
 }
 
 /// Reads the metadata of the transcript at `path`, whose size is `size` bytes. Reads at
 /// most [`WINDOW`] bytes from the start and [`WINDOW`] from the end.
 ///
 /// Errors: only I/O errors opening or reading the file. Content that is not JSON is
-/// skipped; a head with no parseable line at all sets [`TranscriptMeta::corrupt`].
+/// skipped; a head with no JSON object line at all sets [`TranscriptMeta::corrupt`].
 pub fn read_meta(path: &Path, size: u64) -> io::Result<TranscriptMeta> {
     let mut file = File::open(path)?;
     let mut meta = TranscriptMeta::default();
+    let mut titles = Titles::default();
     if size <= 2 * WINDOW {
         let mut buf = Vec::with_capacity(size as usize);
         file.take(2 * WINDOW).read_to_end(&mut buf)?;
         scan_head(&buf, true, &mut meta);
-        scan_tail(&buf, true, &mut meta);
+        scan_tail(&buf, true, &mut meta, &mut titles);
     } else {
-        let mut head = vec![0; WINDOW as usize];
-        file.read_exact(&mut head)?;
-        scan_head(&head, false, &mut meta);
-        let mut tail = vec![0; WINDOW as usize];
+        let mut buf = vec![0; WINDOW as usize];
+        file.read_exact(&mut buf)?;
+        scan_head(&buf, false, &mut meta);
         file.seek(SeekFrom::Start(size - WINDOW))?;
-        let n = read_full(&mut file, &mut tail)?;
-        tail.truncate(n);
-        scan_tail(&tail, false, &mut meta);
+        let n = read_full(&mut file, &mut buf)?;
+        buf.truncate(n);
+        scan_tail(&buf, false, &mut meta, &mut titles);
     }
     if meta.first_timestamp.is_none() {
         meta.first_timestamp = meta.last_timestamp;
+    }
+    let candidates = [
+        (titles.custom, TitleKind::Custom),
+        (titles.ai, TitleKind::Ai),
+        (titles.summary, TitleKind::Summary),
+        (meta.first_prompt.clone(), TitleKind::FirstPrompt),
+        (titles.last_prompt, TitleKind::LastPrompt),
+    ];
+    if let Some((t, k)) = candidates.into_iter().find_map(|(t, k)| t.map(|t| (t, k))) {
+        meta.title = Some(t);
+        meta.title_kind = Some(k);
     }
     Ok(meta)
 }
@@ -107,106 +122,162 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// Lines of the head worth parsing: anything else (snapshots, queue operations) is
-/// skipped by a substring search, which is far cheaper than a JSON parse.
-const HEAD_MARKERS: &[&[u8]] = &[
-    b"\"cwd\"",
-    b"\"timestamp\"",
-    b"forkedFrom",
-    b"custom-title",
-    b"ai-title",
-    b"\"summary\"",
-    b"last-prompt",
-];
+/// One transcript line, as far as the listing cares: unknown fields are skipped without
+/// being built, strings are borrowed from the buffer when they hold no escapes, and
+/// `message.content` is kept raw until it is needed.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Record<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    cwd: Option<Cow<'a, str>>,
+    #[serde(rename = "gitBranch", borrow)]
+    git_branch: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(rename = "isMeta")]
+    is_meta: Option<bool>,
+    #[serde(rename = "isCompactSummary")]
+    is_compact_summary: Option<bool>,
+    #[serde(rename = "forkedFrom", borrow)]
+    forked_from: Option<Forked<'a>>,
+    #[serde(borrow)]
+    message: Option<Message<'a>>,
+    #[serde(rename = "customTitle", borrow)]
+    custom_title: Option<Cow<'a, str>>,
+    #[serde(rename = "aiTitle", borrow)]
+    ai_title: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    summary: Option<Cow<'a, str>>,
+    #[serde(rename = "lastPrompt", borrow)]
+    last_prompt: Option<Cow<'a, str>>,
+}
 
-/// Scans the start of a file. `whole` says the buffer ends at the end of the file, so
-/// its last line is complete even without a newline.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Forked<'a> {
+    #[serde(rename = "sessionId", borrow)]
+    session_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Message<'a> {
+    #[serde(borrow)]
+    content: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+}
+
+/// Parses one line; `None` for anything that is not a JSON object of the expected shape.
+fn parse(line: &[u8]) -> Option<Record<'_>> {
+    serde_json::from_slice(line).ok()
+}
+
+static CWD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"cwd\""));
+static TIMESTAMP: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"timestamp\""));
+static FORKED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"forkedFrom\""));
+static USER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"user\""));
+
+/// Scans the start of a file for the cwd, branch, first timestamp, fork parent and
+/// first prompt. `whole` says the buffer ends at the end of the file, so its last line
+/// is complete even without a newline.
 fn scan_head(buf: &[u8], whole: bool, meta: &mut TranscriptMeta) {
-    let mut lines = buf.split(|&b| b == b'\n').peekable();
-    let mut parsed_any = false;
     let mut saw_bytes = false;
+    let mut saw_object = false;
     let mut branch_decided = false;
-    while let Some(line) = lines.next() {
-        let complete = whole || lines.peek().is_some();
-        let line = trim_ascii(line);
+    let mut rest = buf;
+    while !rest.is_empty() {
+        let (line, next, complete) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..], true),
+            None => (rest, &rest[rest.len()..], whole),
+        };
+        rest = next;
+        let line = line.trim_ascii();
         if line.is_empty() {
             continue;
         }
         saw_bytes = true;
+        if !line.starts_with(b"{") {
+            continue;
+        }
+        saw_object = true;
         if !complete {
             // A line longer than the window: pull the plain fields out of its start.
             salvage_fields(line, meta);
             break;
         }
-        if !line.starts_with(b"{") {
+        // Snapshots, queue operations and the like carry none of these: skip the parse.
+        let wanted = CWD.find(line).is_some()
+            || TIMESTAMP.find(line).is_some()
+            || FORKED.find(line).is_some()
+            || (meta.first_prompt.is_none() && USER.find(line).is_some());
+        if !wanted {
             continue;
         }
-        parsed_any = true;
-        if !HEAD_MARKERS.iter().any(|m| memmem::find(line, m).is_some()) {
-            continue;
+        let Some(r) = parse(line) else { continue };
+        if meta.cwd.is_none() {
+            meta.cwd = r.cwd.map(Cow::into_owned);
         }
-        let Ok(v) = serde_json::from_slice::<Value>(line) else {
-            continue;
-        };
-        take_head_fields(&v, meta, &mut branch_decided);
-        if meta.cwd.is_some() && meta.first_prompt.is_some() && branch_decided {
+        // The first record carrying a `gitBranch` key decides it: outside git it is
+        // empty, and later records should not be searched for one.
+        if !branch_decided {
+            if let Some(b) = r.git_branch {
+                branch_decided = true;
+                meta.git_branch = Some(b.into_owned()).filter(|b| !b.is_empty());
+            }
+        }
+        if meta.first_timestamp.is_none() {
+            meta.first_timestamp = r.timestamp.as_deref().and_then(parse_timestamp);
+        }
+        if meta.forked_from.is_none() {
+            meta.forked_from = r
+                .forked_from
+                .and_then(|f| f.session_id)
+                .map(Cow::into_owned);
+        }
+        if meta.first_prompt.is_none()
+            && r.ty.as_deref() == Some("user")
+            && r.is_meta != Some(true)
+            && r.is_compact_summary != Some(true)
+        {
+            meta.first_prompt = r.message.and_then(|m| m.content).and_then(prompt_text);
+        }
+        // The branch comes with the cwd in every record Claude Code writes; a file
+        // whose records lack it is not worth reading further for it.
+        if meta.cwd.is_some() && meta.first_prompt.is_some() {
             break;
         }
     }
-    meta.corrupt = saw_bytes && !parsed_any && meta.cwd.is_none();
+    meta.corrupt = saw_bytes && !saw_object;
 }
 
-fn take_head_fields(v: &Value, meta: &mut TranscriptMeta, branch_decided: &mut bool) {
-    let obj = match v.as_object() {
-        Some(o) => o,
-        None => return,
-    };
-    if meta.cwd.is_none() {
-        meta.cwd = str_field(v, "cwd");
+/// The first human-typed text of a user message's raw `content` (a string, or an array
+/// of blocks of which only `text` blocks count).
+fn prompt_text(content: &RawValue) -> Option<String> {
+    let raw = content.get();
+    if raw.starts_with('"') {
+        let s: Cow<str> = serde_json::from_str(raw).ok()?;
+        return real_prompt(&s);
     }
-    // The first record carrying a `gitBranch` key decides it: outside git it is empty,
-    // and later records should not be searched for one.
-    if !*branch_decided {
-        if let Some(b) = obj.get("gitBranch").and_then(Value::as_str) {
-            *branch_decided = true;
-            meta.git_branch = Some(b.to_owned()).filter(|b| !b.is_empty());
-        }
-    }
-    if meta.first_timestamp.is_none() {
-        meta.first_timestamp = str_field(v, "timestamp").and_then(|t| parse_timestamp(&t));
-    }
-    if meta.forked_from.is_none() {
-        meta.forked_from = v
-            .get("forkedFrom")
-            .and_then(|f| f.get("sessionId"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-    }
-    if meta.first_prompt.is_none()
-        && obj.get("type").and_then(Value::as_str) == Some("user")
-        && obj.get("isMeta").and_then(Value::as_bool) != Some(true)
-        && obj.get("isCompactSummary").and_then(Value::as_bool) != Some(true)
-    {
-        meta.first_prompt = prompt_text(v.get("message").and_then(|m| m.get("content")));
-    }
-    // Title records can sit in the head of a short file; the tail scan overrides them.
-    take_title_record(v, meta);
-}
-
-/// The first human-typed text of a user message's `content` (a string, or an array of
-/// blocks of which only `text` blocks count).
-fn prompt_text(content: Option<&Value>) -> Option<String> {
-    match content? {
-        Value::String(s) => real_prompt(s),
-        Value::Array(blocks) => blocks.iter().find_map(|b| {
-            if b.get("type").and_then(Value::as_str) == Some("text") {
-                real_prompt(b.get("text")?.as_str()?)
+    if raw.starts_with('[') {
+        let blocks: Vec<Block> = serde_json::from_str(raw).ok()?;
+        return blocks.iter().find_map(|b| {
+            if b.ty.as_deref() == Some("text") {
+                real_prompt(b.text.as_deref()?)
             } else {
                 None
             }
-        }),
-        _ => None,
+        });
     }
+    None
 }
 
 /// Wrappers Claude Code injects into user records that the user did not type.
@@ -242,80 +313,116 @@ pub fn clip(s: &str) -> String {
     }
 }
 
-fn str_field(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_owned)
+/// The last title records found by the tail scan.
+#[derive(Default)]
+struct Titles {
+    custom: Option<String>,
+    ai: Option<String>,
+    summary: Option<String>,
+    last_prompt: Option<String>,
 }
 
-fn take_title_record(v: &Value, meta: &mut TranscriptMeta) {
-    let (slot, key) = match v.get("type").and_then(Value::as_str) {
-        Some("custom-title") => (&mut meta.custom_title, "customTitle"),
-        Some("ai-title") => (&mut meta.ai_title, "aiTitle"),
-        Some("summary") => (&mut meta.summary, "summary"),
-        Some("last-prompt") => (&mut meta.last_prompt, "lastPrompt"),
-        _ => return,
+/// A title record type, the marker that finds its lines, and the field it sets.
+struct TitleRecord {
+    ty: &'static str,
+    finder: LazyLock<Finder<'static>>,
+}
+
+static TITLE_RECORDS: [TitleRecord; 4] = [
+    TitleRecord {
+        ty: "custom-title",
+        finder: LazyLock::new(|| Finder::new(b"\"custom-title\"")),
+    },
+    TitleRecord {
+        ty: "ai-title",
+        finder: LazyLock::new(|| Finder::new(b"\"ai-title\"")),
+    },
+    TitleRecord {
+        ty: "summary",
+        finder: LazyLock::new(|| Finder::new(b"\"summary\"")),
+    },
+    TitleRecord {
+        ty: "last-prompt",
+        finder: LazyLock::new(|| Finder::new(b"\"last-prompt\"")),
+    },
+];
+
+/// The line of `buf` that contains byte `pos`, as (start, end) offsets.
+fn line_around(buf: &[u8], pos: usize) -> (usize, usize) {
+    let start = memchr::memrchr(b'\n', &buf[..pos]).map_or(0, |i| i + 1);
+    let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
+    (start, end)
+}
+
+/// Scans the end of a file for the last timestamp and the last record of each title
+/// type. `whole` says the buffer starts at the start of the file.
+fn scan_tail(buf: &[u8], whole: bool, meta: &mut TranscriptMeta, titles: &mut Titles) {
+    // Unless the buffer starts the file, its first piece is the end of a cut line.
+    let region = if whole {
+        buf
+    } else {
+        match memchr::memchr(b'\n', buf) {
+            Some(i) => &buf[i + 1..],
+            None => {
+                // One line longer than the window: its last timestamp key is the best guess.
+                meta.last_timestamp = last_timestamp_in(buf);
+                return;
+            }
+        }
     };
-    if let Some(s) = v.get(key).and_then(Value::as_str) {
-        let s = s.trim();
-        if !s.is_empty() {
-            *slot = Some(clip(s));
+
+    // Last timestamp: the newest line that has one.
+    let mut end = region.len();
+    while end > 0 && meta.last_timestamp.is_none() {
+        let start = memchr::memrchr(b'\n', &region[..end]).map_or(0, |i| i + 1);
+        let line = region[start..end].trim_ascii();
+        if TIMESTAMP.find(line).is_some() {
+            meta.last_timestamp = parse(line)
+                .and_then(|r| r.timestamp)
+                .as_deref()
+                .and_then(parse_timestamp);
+        }
+        end = start.saturating_sub(1);
+        if start == 0 {
+            break;
         }
     }
-}
 
-/// Record types whose lines the tail scan parses; everything else is only searched
-/// for its `timestamp`.
-const TITLE_MARKERS: &[&[u8]] = &[b"custom-title", b"ai-title", b"\"summary\"", b"last-prompt"];
-
-/// Scans the end of a file, newest line first, for the last timestamp and the last
-/// title records. `whole` says the buffer starts at the start of the file.
-fn scan_tail(buf: &[u8], whole: bool, meta: &mut TranscriptMeta) {
-    let mut lines: Vec<&[u8]> = buf.split(|&b| b == b'\n').collect();
-    if !whole && !lines.is_empty() {
-        // The first piece starts mid-line unless the window began on a line boundary.
-        let first = lines.remove(0);
-        if meta.last_timestamp.is_none() && lines.iter().all(|l| trim_ascii(l).is_empty()) {
-            // One line longer than the window: take its last top-level-looking timestamp.
-            meta.last_timestamp = last_timestamp_in(first);
-        }
-    }
-    let mut custom = None;
-    let mut ai = None;
-    let mut summary = None;
-    let mut last_prompt = None;
-    for line in lines.iter().rev() {
-        let line = trim_ascii(line);
-        if line.is_empty() {
-            continue;
-        }
-        let titled = TITLE_MARKERS
-            .iter()
-            .any(|m| memmem::find(line, m).is_some());
-        if meta.last_timestamp.is_none() && memmem::find(line, b"\"timestamp\"").is_some() {
-            meta.last_timestamp = serde_json::from_slice::<Value>(line)
-                .ok()
-                .and_then(|v| str_field(&v, "timestamp"))
-                .and_then(|t| parse_timestamp(&t));
-        }
-        if titled {
-            if let Ok(v) = serde_json::from_slice::<Value>(line) {
-                let mut m = TranscriptMeta::default();
-                take_title_record(&v, &mut m);
-                custom = custom.or(m.custom_title);
-                ai = ai.or(m.ai_title);
-                summary = summary.or(m.summary);
-                last_prompt = last_prompt.or(m.last_prompt);
+    // Each title type: the last line that really is such a record. Forward search is
+    // SIMD-accelerated and reverse search is not, so find every mention and walk them
+    // from the last.
+    for rec in &TITLE_RECORDS {
+        let hits: Vec<usize> = rec.finder.find_iter(region).collect();
+        let mut searched_below = region.len();
+        for &pos in hits.iter().rev() {
+            if pos >= searched_below {
+                continue;
+            }
+            let (s, e) = line_around(region, pos);
+            searched_below = s;
+            let Some(r) = parse(region[s..e].trim_ascii()) else {
+                continue;
+            };
+            if r.ty.as_deref() != Some(rec.ty) {
+                continue;
+            }
+            let (value, slot) = match rec.ty {
+                "custom-title" => (r.custom_title, &mut titles.custom),
+                "ai-title" => (r.ai_title, &mut titles.ai),
+                "summary" => (r.summary, &mut titles.summary),
+                _ => (r.last_prompt, &mut titles.last_prompt),
+            };
+            if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                *slot = Some(clip(v));
+                break;
             }
         }
     }
-    meta.custom_title = custom.or(meta.custom_title.take());
-    meta.ai_title = ai.or(meta.ai_title.take());
-    meta.summary = summary.or(meta.summary.take());
-    meta.last_prompt = last_prompt.or(meta.last_prompt.take());
 }
 
-/// Pulls `cwd`, `gitBranch`, `timestamp` and `sessionId`-free fields out of the start of
-/// a line too long to parse within the window. In JSON text an unescaped `"cwd":"` can
-/// only be a key, never the inside of a string, so a plain search is safe enough.
+/// Pulls `cwd`, `gitBranch` and `timestamp` out of the start of a line too long to
+/// parse within the window. In JSON text an unescaped `"cwd":"` can only be a key, never
+/// the inside of a string, so a plain search is safe enough.
 fn salvage_fields(line: &[u8], meta: &mut TranscriptMeta) {
     if meta.cwd.is_none() {
         meta.cwd = string_after(line, b"\"cwd\":\"");
@@ -330,13 +437,13 @@ fn salvage_fields(line: &[u8], meta: &mut TranscriptMeta) {
 }
 
 fn last_timestamp_in(buf: &[u8]) -> Option<DateTime<Utc>> {
-    let pos = memmem::rfind(buf, b"\"timestamp\":\"")?;
+    let pos = memchr::memmem::rfind(buf, b"\"timestamp\":\"")?;
     string_after(&buf[pos..], b"\"timestamp\":\"").and_then(|t| parse_timestamp(&t))
 }
 
 /// The JSON string value that follows `key` (which ends with the opening quote), decoded.
 fn string_after(buf: &[u8], key: &[u8]) -> Option<String> {
-    let start = memmem::find(buf, key)? + key.len();
+    let start = memchr::memmem::find(buf, key)? + key.len();
     let rest = &buf[start..];
     let mut i = 0;
     while i < rest.len() {
@@ -353,10 +460,6 @@ fn string_after(buf: &[u8], key: &[u8]) -> Option<String> {
         }
     }
     None
-}
-
-fn trim_ascii(b: &[u8]) -> &[u8] {
-    b.trim_ascii()
 }
 
 #[cfg(test)]
@@ -396,9 +499,8 @@ mod tests {
         assert_eq!(m.cwd.as_deref(), Some("/w/p"));
         assert_eq!(m.git_branch.as_deref(), Some("main"));
         assert_eq!(m.first_prompt.as_deref(), Some("fix the bug"));
-        assert_eq!(m.ai_title.as_deref(), Some("Bug fixing"));
-        assert_eq!(m.custom_title.as_deref(), Some("My rename"));
-        assert_eq!(m.title(), Some("My rename"));
+        assert_eq!(m.title.as_deref(), Some("My rename"));
+        assert_eq!(m.title_kind, Some(TitleKind::Custom));
         assert_eq!(
             m.first_timestamp.unwrap().to_rfc3339(),
             "2026-01-01T00:00:00+00:00"
@@ -428,8 +530,8 @@ mod tests {
         assert!(size > 4 * WINDOW);
         let m = read_meta(f.path(), size).unwrap();
         assert_eq!(m.first_prompt.as_deref(), Some("start here"));
-        assert_eq!(m.title(), Some("Tail title"));
-        assert_eq!(m.custom_title, None);
+        assert_eq!(m.title.as_deref(), Some("Tail title"));
+        assert_eq!(m.title_kind, Some(TitleKind::Ai));
         assert_eq!(
             m.last_timestamp.unwrap().to_rfc3339(),
             "2026-02-02T00:00:00+00:00"
@@ -457,7 +559,7 @@ mod tests {
             .unwrap();
         let m = read_meta(f.path(), 9).unwrap();
         assert!(m.corrupt);
-        assert_eq!(m.title(), None);
+        assert_eq!(m.title, None);
         let e = tempfile::NamedTempFile::new().unwrap();
         let m = read_meta(e.path(), 0).unwrap();
         assert!(!m.corrupt);

@@ -1,0 +1,197 @@
+//! The reaper after crashes: a seance killed with SIGKILL (by the test, or by itself at
+//! a fault-injection point) leaves a link, an index entry and a ledger record; the next
+//! reap must undo exactly those, and never under a claude that still runs.
+
+mod talk_support;
+
+use std::fs;
+use std::os::unix::process::ExitStatusExt;
+
+use seance::reaper::reap;
+use talk_support::*;
+
+const ENTRY: &str = "child_entry";
+
+/// Not a test of its own: the entry point of the child processes the other tests start.
+#[test]
+fn child_entry() {
+    talk_support::child_entry();
+}
+
+/// A world whose target folder already has an index, so "restored byte for byte" can be
+/// checked; returns it with the index path and its original text.
+fn world_with_index() -> (World, std::path::PathBuf, String) {
+    let w = World::new("proj");
+    let folder = w.target_folder(&w.proj);
+    fs::create_dir_all(&folder).unwrap();
+    let index = folder.join("sessions-index.json");
+    let original = fixture("target-index.json", &[("RUN", w.proj.to_str().unwrap())]);
+    fs::write(&index, &original).unwrap();
+    (w, index, original)
+}
+
+#[test]
+fn sigkill_leaves_a_live_link_that_reap_removes_once_claude_is_gone() {
+    let (w, index, original) = world_with_index();
+    let before = w.predecessor_snapshot();
+    let claude = w.standin(&Standin {
+        sleep: 30,
+        ..Default::default()
+    });
+    let mut child = spawn_talk(&w, ENTRY, &w.plan(&claude), &w.cur, &[]);
+    w.wait_ready(1);
+    send_signal(child.id(), libc::SIGKILL);
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+    let link = w.target_folder(&w.proj).join(format!("{ID}.jsonl"));
+    assert_eq!(fs::read_link(&link).unwrap(), w.source, "left behind");
+
+    // The orphaned claude still runs: the link must stay.
+    let report = reap(&w.b, &w.state, false).unwrap();
+    assert!(report.is_empty(), "{report}");
+    assert!(fs::symlink_metadata(&link).is_ok());
+
+    let claude_pid: u32 = values(&w.runs()[0], "PID")[0].parse().unwrap();
+    send_signal(claude_pid, libc::SIGTERM);
+    // Wait until it is gone (it is not our child: poll).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while seance::ledger::ProcId::of(claude_pid).is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stand-in did not exit"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    let dry = reap(&w.b, &w.state, true).unwrap();
+    assert!(dry.to_string().contains("would remove link"), "{dry}");
+    assert!(
+        fs::symlink_metadata(&link).is_ok(),
+        "dry run changes nothing"
+    );
+
+    let report = reap(&w.b, &w.state, false).unwrap();
+    let text = report.to_string();
+    assert!(text.contains("removed link"), "{text}");
+    assert!(text.contains("index restored"), "{text}");
+    assert!(fs::symlink_metadata(&link).is_err());
+    assert_eq!(fs::read_to_string(&index).unwrap(), original);
+    assert_eq!(w.ledger_len(), 0);
+    assert_eq!(w.predecessor_snapshot(), before);
+}
+
+#[test]
+fn every_fault_point_is_reaped_back_to_the_start() {
+    for point in [
+        "after-intent",
+        "after-link",
+        "after-index",
+        "after-spawn",
+        "during-undo",
+    ] {
+        for with_index in [true, false] {
+            let (w, index, original) = world_with_index();
+            if !with_index {
+                fs::remove_dir_all(w.target_folder(&w.proj)).unwrap();
+            }
+            let before = w.predecessor_snapshot();
+            let claude = w.standin(&Standin::default());
+            let child = spawn_talk(
+                &w,
+                ENTRY,
+                &w.plan(&claude),
+                &w.cur,
+                &[("SEANCE_TEST_FAULT", point)],
+            );
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(
+                out.status.signal(),
+                Some(libc::SIGKILL),
+                "{point}: {}",
+                text(&out.stderr)
+            );
+            // The stand-in (if it ran) exits at once; wait for it to be gone.
+            for run in w.runs() {
+                let pid: u32 = values(&run, "PID")[0].parse().unwrap();
+                while seance::ledger::ProcId::of(pid).is_some() {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            }
+            let report = reap(&w.b, &w.state, false).unwrap();
+            let ctx = format!("{point} index={with_index}: {report}");
+            assert!(w.target_jsonl().is_empty(), "{ctx}");
+            assert_eq!(w.ledger_len(), 0, "{ctx}");
+            if with_index {
+                assert_eq!(fs::read_to_string(&index).unwrap(), original, "{ctx}");
+            } else {
+                // Left with at most the empty folder and its lock file: never a
+                // half-written index.
+                assert!(!index.exists(), "{ctx}");
+            }
+            assert_eq!(w.predecessor_snapshot(), before, "{ctx}");
+            // A second reap finds nothing.
+            assert!(reap(&w.b, &w.state, false).unwrap().is_empty(), "{ctx}");
+        }
+    }
+}
+
+#[test]
+fn a_talk_after_a_crash_reaps_first() {
+    let (w, index, original) = world_with_index();
+    let claude = w.standin(&Standin::default());
+    let child = spawn_talk(
+        &w,
+        ENTRY,
+        &w.plan(&claude),
+        &w.cur,
+        &[("SEANCE_TEST_FAULT", "after-index")],
+    );
+    assert_eq!(
+        child.wait_with_output().unwrap().status.signal(),
+        Some(libc::SIGKILL)
+    );
+    let out = run_talk(&w, ENTRY, &w.plan(&claude), &w.cur);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("seance: reaped: removed link"), "{stderr}");
+    assert_eq!(fs::read_to_string(&index).unwrap(), original);
+    assert!(w.target_jsonl().is_empty());
+}
+
+#[test]
+fn sweeps_dangling_links_like_gt_seance_but_never_files_or_live_links() {
+    let w = World::new("proj");
+    let folder = w.b.join("projects/-some-project");
+    fs::create_dir_all(&folder).unwrap();
+    let dangling = folder.join("aaaaaaaa-0000-4000-8000-000000000000.jsonl");
+    std::os::unix::fs::symlink(w.root.join("deleted-by-cleanup.jsonl"), &dangling).unwrap();
+    let live = folder.join(format!("{ID}.jsonl"));
+    std::os::unix::fs::symlink(&w.source, &live).unwrap();
+    let file = folder.join("bbbbbbbb-0000-4000-8000-000000000000.jsonl");
+    fs::write(&file, b"{}\n").unwrap();
+    let index = folder.join("sessions-index.json");
+    fs::write(
+        &index,
+        format!(
+            "{{\"version\":1,\"entries\":[{{\"sessionId\":\"aaaaaaaa-0000-4000-8000-000000000000\",\"fullPath\":\"{}\"}},{{\"sessionId\":\"keep\",\"fullPath\":\"/k.jsonl\",\"x\":1}}],\"originalPath\":\"/some/project\"}}",
+            dangling.display()
+        ),
+    )
+    .unwrap();
+
+    let dry = reap(&w.b, &w.state, true).unwrap();
+    assert_eq!(dry.actions.len(), 2, "{dry}");
+    assert!(fs::symlink_metadata(&dangling).is_ok());
+
+    let report = reap(&w.b, &w.state, false).unwrap();
+    let lines: Vec<_> = report.to_string().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("removed link: ") && lines[0].contains("dangling"));
+    assert!(lines[1].starts_with("removed index entry: "));
+    assert!(fs::symlink_metadata(&dangling).is_err());
+    assert_eq!(fs::read_link(&live).unwrap(), w.source);
+    assert!(file.exists());
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(&index).unwrap()).unwrap();
+    assert_eq!(doc["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["entries"][0]["x"], 1);
+    assert_eq!(doc["originalPath"], "/some/project");
+}
