@@ -13,6 +13,7 @@
 #   CORPUS_DIR=target/corpus where corpora are generated (reused when present)
 #   RUNS=10                  hyperfine runs per command (warmup 2)
 #   SKIP_BIG=1 SKIP_TALK=1   leave out the 10x corpus / the talk section
+#   SKIP_LISTING=1           only the talk section (on the base corpus)
 #   SEANCE_BENCH_CLAUDE      path to the real claude binary for the talk section
 #   BENCH_OUT                results directory
 set -euo pipefail
@@ -166,9 +167,11 @@ bench_listing() {
 }
 
 base=$(gen "$SESSIONS" "$MEDIAN_KB")
-bench_listing "$base" base
+if [[ ${SKIP_LISTING:-} != 1 ]]; then
+    bench_listing "$base" base
+fi
 
-if [[ ${SKIP_BIG:-} != 1 ]]; then
+if [[ ${SKIP_BIG:-} != 1 && ${SKIP_LISTING:-} != 1 ]]; then
     big=$(gen "$BIG_SESSIONS" $((MEDIAN_KB * BIG_FACTOR)))
     bench_listing "$big" big
 fi
