@@ -14,6 +14,7 @@
 #   RUNS=10                  hyperfine runs per command (warmup 2)
 #   SKIP_BIG=1 SKIP_TALK=1   leave out the 10x corpus / the talk section
 #   SKIP_LISTING=1           only the talk section (on the base corpus)
+#   SCALE_SESSIONS="5000 10000"  smaller corpora timed too, to check cost is linear in N
 #   SEANCE_BENCH_CLAUDE      path to the real claude binary for the talk section
 #   BENCH_OUT                results directory
 set -euo pipefail
@@ -174,6 +175,13 @@ fi
 if [[ ${SKIP_BIG:-} != 1 && ${SKIP_LISTING:-} != 1 ]]; then
     big=$(gen "$BIG_SESSIONS" $((MEDIAN_KB * BIG_FACTOR)))
     bench_listing "$big" big
+fi
+
+# Linearity in the number of sessions: the same shape at smaller N.
+if [[ ${SKIP_LISTING:-} != 1 ]]; then
+    for n in ${SCALE_SESSIONS-5000 10000}; do
+        bench_listing "$(gen "$n" "$MEDIAN_KB")" "n$n"
+    done
 fi
 
 # --- talk overhead: seance --talk -p vs claude --fork-session --resume -p -------------

@@ -127,6 +127,31 @@ def main():
             print(f"| {name} | {ms(x)} | {ms(y)} | {y / x:.2f} | {px:.1f} | {py:.1f} |")
         print()
 
+    scale = sorted(
+        (t for t in (f[: -len("-corpus.json")] for f in os.listdir(out) if f.endswith("-corpus.json"))
+         if t == "base" or t.startswith("n")),
+        key=lambda t: (load(os.path.join(out, f"{t}-corpus.json")) or {}).get("sessions", 0),
+    )
+    if len(scale) > 1:
+        sizes = {t: (load(os.path.join(out, f"{t}-corpus.json")) or {}).get("sessions", 1) for t in scale}
+        res = {t: results(load(os.path.join(out, f"{t}.json"))) for t in scale}
+        print("### Scaling with the number of sessions (median {} KiB)\n".format(
+            (load(os.path.join(out, "base-corpus.json")) or {}).get("median_kb")))
+        print("Medians in ms, then µs per session in brackets.\n")
+        print("| command | " + " | ".join(f"{sizes[t]} sessions" for t in scale) + " |")
+        print("|---|" + "---:|" * len(scale))
+        for name in res[scale[-1]]:
+            cells = []
+            for t in scale:
+                r = res[t].get(name)
+                cells.append(f"{ms(r['median'])} ({r['median'] / sizes[t] * 1e6:.1f})" if r else "")
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        for t in scale:
+            rss = load(os.path.join(out, f"{t}-rss.json")) or {}
+            if rss:
+                print(f"\n- {sizes[t]} sessions: peak RSS warm {rss['c_rss_kb'] / 1024:.1f} MiB, cold {rss['d_rss_kb'] / 1024:.1f} MiB", end="")
+        print("\n")
+
     talk = load(os.path.join(out, "talk.json"))
     if talk:
         r = results(talk)
