@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::transcript::TranscriptMeta;
 
 /// Bumped whenever [`TranscriptMeta`] or the way it is computed changes.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// File name inside the cache directory.
-pub const CACHE_FILE: &str = "transcripts-v1.bin";
+pub const CACHE_FILE: &str = "transcripts.bin";
 
 /// Identity of one transcript's bytes: its path, size in bytes and mtime in
 /// nanoseconds since the Unix epoch (0 when unknown or before 1970).
@@ -46,7 +46,17 @@ impl CacheKey {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+/// A row as written: borrowed, so saving copies nothing.
+#[derive(Serialize)]
+struct RowRef<'a> {
+    path: &'a str,
+    size: u64,
+    mtime_ns: u64,
+    meta: &'a TranscriptMeta,
+}
+
+/// A row as read back.
+#[derive(Deserialize)]
 struct Row {
     path: String,
     size: u64,
@@ -100,6 +110,21 @@ impl Cache {
         self.rows.is_empty()
     }
 
+    /// Every entry, consumed: (key, metadata) in no particular order.
+    pub fn into_rows(self) -> Vec<(CacheKey, TranscriptMeta)> {
+        self.rows
+            .into_iter()
+            .map(|(path, (size, mtime_ns, meta))| {
+                let key = CacheKey {
+                    path,
+                    size,
+                    mtime_ns,
+                };
+                (key, meta)
+            })
+            .collect()
+    }
+
     /// Moves out the cached metadata for `path` when its size (bytes) and mtime both
     /// match; an entry that does not match is dropped as stale.
     pub fn take(
@@ -127,17 +152,19 @@ fn mtime_ns(mtime: Option<SystemTime>) -> u64 {
 /// is then untouched and the temp file removed.
 pub fn save<'a>(
     path: &Path,
-    rows: impl Iterator<Item = (&'a CacheKey, &'a TranscriptMeta)>,
+    rows: impl Iterator<Item = (CacheKey, &'a TranscriptMeta)>,
 ) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     create_private_dir(dir)?;
-    let rows: Vec<Row> = rows
+    let keys_and_metas: Vec<(CacheKey, &TranscriptMeta)> = rows.collect();
+    let rows: Vec<RowRef> = keys_and_metas
+        .iter()
         .filter_map(|(k, m)| {
-            Some(Row {
-                path: k.path.to_str()?.to_owned(),
+            Some(RowRef {
+                path: k.path.to_str()?,
                 size: k.size,
                 mtime_ns: k.mtime_ns,
-                meta: m.clone(),
+                meta: m,
             })
         })
         .collect();
@@ -177,7 +204,7 @@ mod tests {
             cwd: Some("/w".into()),
             ..Default::default()
         };
-        save(&file, [(&k, &m)].into_iter()).unwrap();
+        save(&file, [(k.clone(), &m)].into_iter()).unwrap();
         let mut c = Cache::load(&file);
         assert_eq!(c.len(), 1);
         assert_eq!(c.take(&k.path, 10, Some(t5)), Some(m.clone()));
@@ -194,7 +221,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let file = t.path().join(CACHE_FILE);
         let k = CacheKey::new(Path::new("/a/b.jsonl"), 1, None);
-        save(&file, [(&k, &TranscriptMeta::default())].into_iter()).unwrap();
+        save(&file, [(k, &TranscriptMeta::default())].into_iter()).unwrap();
         assert_eq!(Cache::load(&file).len(), 1);
         // One flipped bit anywhere is caught by the checksum.
         let good = fs::read(&file).unwrap();

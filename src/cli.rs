@@ -131,7 +131,7 @@ pub struct Cli {
     #[arg(long = "account-dir", value_name = "DIR", help_heading = "Sources")]
     pub account_dirs: Vec<PathBuf>,
 
-    /// Gas Town events file [default: <town>/.events.jsonl].
+    /// Gas Town events file [default: TOWN/.events.jsonl].
     #[arg(
         long,
         env = "SEANCE_EVENTS",

@@ -154,6 +154,9 @@ pub struct Session {
     /// Where `title` came from, for merging with the index.
     #[serde(skip)]
     pub title_kind: Option<TitleKind>,
+    /// `uuid` of the transcript's first-prompt record, for finding forks.
+    #[serde(skip)]
+    pub first_prompt_uuid: Option<String>,
 }
 
 fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
@@ -187,6 +190,7 @@ impl Session {
             forked_from: None,
             index_entry: None,
             title_kind: None,
+            first_prompt_uuid: None,
         }
     }
 
@@ -207,9 +211,9 @@ pub struct ScanOptions<'a> {
     /// When set, only sessions whose id this accepts get their transcript read (the
     /// rest are never listed): resolving a talk's id need not read every transcript.
     pub want: Option<&'a (dyn Fn(&str) -> bool + Sync)>,
-    /// The metadata cache, when one is used. Hits are moved out of it; what is left
-    /// afterwards is stale.
-    pub cache: Option<Cache>,
+    /// The metadata cache file, when one is used: read before the scan, and rewritten
+    /// (atomically) when anything was read fresh or went stale.
+    pub cache_file: Option<&'a Path>,
 }
 
 /// Everything a scan found.
@@ -219,11 +223,11 @@ pub struct Catalog {
     pub sessions: Vec<Session>,
     /// Problems met.
     pub warnings: Warnings,
-    /// Metadata of every transcript scanned, for rewriting the cache: `Some` only when
-    /// a cache was given and it changed (fresh reads, or stale entries to drop).
-    pub cache_rows: Option<Vec<(CacheKey, TranscriptMeta)>>,
     /// How many transcripts were read fresh (not found in the cache).
     pub fresh: usize,
+    /// Why the cache could not be rewritten, if it could not: that only costs speed
+    /// next time, so it is not a warning.
+    pub cache_error: Option<String>,
 }
 
 /// A transcript found in a project folder, before its metadata is read.
@@ -248,7 +252,7 @@ pub fn is_uuid(s: &str) -> bool {
 
 /// Scans every account's project folders, the index files and the events file, and
 /// merges them by session id. Never fails: every problem becomes a warning.
-pub fn scan(mut opts: ScanOptions) -> Catalog {
+pub fn scan(opts: ScanOptions) -> Catalog {
     let mut warnings = Warnings::default();
     let owners: Vec<(usize, PathBuf)> = opts
         .accounts
@@ -276,7 +280,8 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
                 Ok(e) => e,
                 Err(e) => {
                     let p = e.path().unwrap_or(&projects).to_path_buf();
-                    let kind = if e.loop_ancestor().is_some() {
+                    let eloop = e.io_error().and_then(io::Error::raw_os_error) == Some(libc::ELOOP);
+                    let kind = if e.loop_ancestor().is_some() || eloop {
                         "symlink loops skipped"
                     } else if e.io_error().map(|io| io.kind()) == Some(io::ErrorKind::NotFound) {
                         "dangling links skipped"
@@ -293,7 +298,15 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
             // A real folder's canonical path is known without asking; only a symlinked
             // one needs resolving.
             let canon = if entry.path_is_symlink() {
-                fs::canonicalize(entry.path()).unwrap_or_else(|_| entry.path().into())
+                let c = fs::canonicalize(entry.path()).unwrap_or_else(|_| entry.path().into());
+                // A folder linked in from another account we scan is that account's.
+                if owners
+                    .iter()
+                    .any(|(oi, root)| *oi != ai && c.starts_with(root))
+                {
+                    continue;
+                }
+                c
             } else {
                 canonical_projects.join(entry.file_name())
             };
@@ -322,15 +335,16 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
 
     // Metadata: moved out of the cache when path, size and mtime match, else read (in
     // parallel).
+    let mut cache = opts.cache_file.map(Cache::load);
     let cached: Vec<Option<TranscriptMeta>> = found
         .iter()
         .map(|f| {
-            opts.cache
+            cache
                 .as_mut()
                 .and_then(|c| c.take(&f.path, f.size, f.mtime))
         })
         .collect();
-    let stale = opts.cache.as_ref().map_or(0, Cache::len);
+    let stale = cache.map_or(0, |c| c.len());
     let metas: Vec<(io::Result<TranscriptMeta>, bool)> = found
         .par_iter()
         .zip(cached.into_par_iter())
@@ -340,39 +354,38 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
         })
         .collect();
     let fresh = metas.iter().filter(|(_, fresh)| *fresh).count();
-    let cache_rows = (opts.cache.is_some() && (fresh > 0 || stale > 0)).then(|| {
-        found
-            .iter()
-            .zip(&metas)
-            .filter_map(|(f, (m, _))| {
-                let m = m.as_ref().ok()?;
-                Some((CacheKey::new(&f.path, f.size, f.mtime), m.clone()))
-            })
-            .collect()
-    });
+    let mut cache_error = None;
+    if let Some(path) = opts.cache_file.filter(|_| fresh > 0 || stale > 0) {
+        let rows = found.iter().zip(&metas).filter_map(|(f, (m, _))| {
+            Some((CacheKey::new(&f.path, f.size, f.mtime), m.as_ref().ok()?))
+        });
+        if let Err(e) = crate::cache::save(path, rows) {
+            cache_error = Some(format!("cannot write cache {}: {e}", path.display()));
+        }
+    }
 
     let mut sessions: Vec<Session> = Vec::with_capacity(found.len());
     let mut by_id: HashMap<String, usize> = HashMap::with_capacity(found.len());
+    // Ids whose transcript exists but was skipped: their index entries must not claim
+    // the transcript is missing.
+    let mut skipped: HashSet<String> = HashSet::new();
     for (f, (meta, _)) in found.into_iter().zip(metas) {
-        let meta = match meta {
-            Ok(m) => m,
-            Err(e) => {
-                warnings.add("unreadable transcripts skipped", &f.path, &e.to_string());
-                continue;
-            }
-        };
-        if meta.corrupt {
-            warnings.add(
+        let problem = match &meta {
+            Err(e) => Some(("unreadable transcripts skipped", e.to_string())),
+            Ok(m) if m.corrupt => Some((
                 "corrupt transcripts skipped",
-                &f.path,
-                "no JSON lines in its first 64 KiB",
-            );
+                "no JSON lines in its first 64 KiB".to_owned(),
+            )),
+            Ok(_) if f.size == 0 => Some(("empty transcripts skipped", "0 bytes".to_owned())),
+            Ok(_) => None,
+        };
+        if let Some((kind, detail)) = problem {
+            warnings.add(kind, &f.path, &detail);
+            skipped.insert(f.id);
             continue;
         }
-        if f.size == 0 {
-            warnings.add("empty transcripts skipped", &f.path, "0 bytes");
-            continue;
-        }
+        // Every error was counted as a problem just above.
+        let Ok(meta) = meta else { continue };
         let s = session_from_transcript(&opts.accounts[f.account], f, meta);
         match by_id.get(&s.session_id) {
             // The same id as a separate file in two accounts: keep the newer.
@@ -409,7 +422,9 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
             );
         }
         for entry in file.entries {
-            if opts.want.is_some_and(|w| !w(&entry.session_id)) {
+            if opts.want.is_some_and(|w| !w(&entry.session_id))
+                || skipped.contains(&entry.session_id)
+            {
                 continue;
             }
             let i = match by_id.get(&entry.session_id) {
@@ -452,6 +467,7 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
         }
     }
 
+    link_forks(&mut sessions);
     for s in &mut sessions {
         if s.title.is_none() && s.first_prompt.is_some() {
             s.title = s.first_prompt.clone();
@@ -461,8 +477,8 @@ pub fn scan(mut opts: ScanOptions) -> Catalog {
     Catalog {
         sessions,
         warnings,
-        cache_rows,
         fresh,
+        cache_error,
     }
 }
 
@@ -559,9 +575,43 @@ fn session_from_transcript(acct: &Account, f: Found, meta: TranscriptMeta) -> Se
     s.last_active_at = meta.last_timestamp.or(f.mtime.map(DateTime::<Utc>::from));
     s.size_bytes = Some(f.size);
     s.forked_from = meta.forked_from;
+    s.first_prompt_uuid = meta.first_prompt_uuid;
     s.transcript = Some(f.path);
     s.add_source(Source::Transcript);
     s
+}
+
+/// Fills `forked_from` where the transcript did not record it: sessions whose
+/// first-prompt records share a uuid are one conversation forked, and all but the
+/// earliest (by start, which for a fork is the moment it was made) are forks of it. The
+/// earliest is the root, so the parent named is always an ancestor, if not always the
+/// nearest one.
+fn link_forks(sessions: &mut [Session]) {
+    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, s) in sessions.iter().enumerate() {
+        if let Some(u) = s.first_prompt_uuid.as_deref() {
+            groups.entry(u).or_default().push(i);
+        }
+    }
+    let mut links = Vec::new();
+    for members in groups.into_values().filter(|m| m.len() > 1) {
+        let key = |&i: &usize| {
+            (
+                sessions[i].started_at.is_none(),
+                sessions[i].started_at,
+                &sessions[i].session_id,
+            )
+        };
+        let Some(&root) = members.iter().min_by_key(|i| key(i)) else {
+            continue;
+        };
+        for &i in members.iter().filter(|&&i| i != root) {
+            links.push((i, sessions[root].session_id.clone()));
+        }
+    }
+    for (i, parent) in links {
+        sessions[i].forked_from.get_or_insert(parent);
+    }
 }
 
 fn enrich_from_index(s: &mut Session, path: &Path, e: IndexEntry) {

@@ -152,6 +152,28 @@ mod tests {
     }
 
     #[test]
+    fn matches_a_folder_the_real_claude_made() {
+        // Observed: Claude Code 2.1.197, `claude -p` run in this directory, created
+        // exactly this folder (207 characters, hash `iboi2g`).
+        let path = format!(
+            "/tmp/talk-smoke/{}/ü😀 é.x_y/{}",
+            "a".repeat(120),
+            "c".repeat(90)
+        );
+        let want = format!(
+            "-tmp-talk-smoke-{}-------x-y-{}-iboi2g",
+            "a".repeat(120),
+            "c".repeat(53)
+        );
+        assert_eq!(want.len(), 207);
+        assert_eq!(project_folder_name(Path::new(&path)), want);
+        assert_eq!(
+            project_folder_name(Path::new("/tmp/talk-smoke/proj.dir ü")),
+            "-tmp-talk-smoke-proj-dir--"
+        );
+    }
+
+    #[test]
     fn long_name_hash_is_over_the_original_path_not_the_name() {
         let a = format!("/{}_", "a".repeat(240));
         let b = format!("/{}.", "a".repeat(240));

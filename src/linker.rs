@@ -304,13 +304,21 @@ impl LinkGuard {
         if let Some(pos) = txn.ledger.position(&self.link) {
             let rec = &mut txn.ledger.links[pos];
             rec.owners.retain(Owner::is_alive);
-            if !rec.owners.is_empty() && rec.source == req.source {
+            if !rec.owners.is_empty() {
+                // Never undo under a live claude. If the resolver picked another copy of
+                // the same session this time, the shared link still resumes that id.
+                if rec.source != req.source {
+                    eprintln!(
+                        "seance: note: {} already links to {} for another seance; sharing it",
+                        self.link.display(),
+                        rec.source.display()
+                    );
+                }
                 rec.owners.push(me);
                 txn.save()?;
                 return Ok(LinkState::Joined);
             }
-            // Left by seances that died since the reap (or pointing at another source,
-            // which a live record would never do): finish their undo first.
+            // Left by seances that died since the reap: finish their undo first.
             let stale = txn.ledger.links.remove(pos);
             undo_record(&stale, false)?;
             txn.save()?;
@@ -394,8 +402,12 @@ impl LinkGuard {
         txn.save()?;
         fault("after-link");
 
-        if let Some(source_entry) = req.source_entry {
-            let entry = index_patch::entry_for_link(source_entry, &self.link)?;
+        let entry = req.source_entry.and_then(|e| {
+            index_patch::entry_for_link(e, &self.link)
+                .map_err(|err| eprintln!("seance: warning: not patching the index: {err:#}"))
+                .ok()
+        });
+        if let Some(entry) = entry {
             let index_path = req.folder.join(INDEX_FILE);
             let shadow = &mut self.shadow;
             index_patch::apply(

@@ -5,7 +5,6 @@ use std::io::{self, Write};
 use anyhow::Result;
 use chrono::Utc;
 
-use crate::cache::{self, Cache};
 use crate::config::{Config, Filters, account_matches};
 use crate::discover::{self, ScanOptions, Session};
 use crate::output::{self, TableStyle};
@@ -68,23 +67,14 @@ pub fn run(cfg: &Config) -> Result<i32> {
             anyhow::bail!("no account named '{a}' (known: {})", names.join(", "));
         }
     }
-    let cache = cfg.cache_file.as_deref().map(Cache::load);
     let catalog = discover::scan(ScanOptions {
         accounts: &cfg.accounts,
         events_file: cfg.events_file.as_deref(),
         want: None,
-        cache,
+        cache_file: cfg.cache_file.as_deref(),
     });
-    if let (Some(path), Some(rows)) = (&cfg.cache_file, &catalog.cache_rows) {
-        // A cache that cannot be written only costs speed next time.
-        if let Err(e) = cache::save(path, rows.iter().map(|(k, m)| (k, m))) {
-            if cfg.verbose {
-                eprintln!(
-                    "seance: warning: cannot write cache {}: {e}",
-                    path.display()
-                );
-            }
-        }
+    if let Some(e) = catalog.cache_error.as_ref().filter(|_| cfg.verbose) {
+        eprintln!("seance: note: {e}");
     }
     let (rows, total) = select(&catalog.sessions, &cfg.filters);
 

@@ -249,29 +249,29 @@ fn fit(cols: &mut Vec<Column>, width: usize) -> Vec<usize> {
             .iter()
             .map(|c| if c.flexible { 0 } else { c.want })
             .collect();
-        // Give every flexible column its minimum, then share the rest: the title grows
-        // last so it takes all that is left.
+        // Give every flexible column its minimum first.
         let mut left = room;
         for &i in &flex {
             let m = cols[i].want.min(MIN_FLEX).min(left);
             widths[i] = m;
             left -= m;
         }
-        let shares = [("ACTOR", 3), ("PROJECT", 3), ("TITLE", 1)];
-        for (h, div) in shares {
-            if let Some(i) = cols.iter().position(|c| c.header == h) {
-                let cap = if h == "TITLE" {
-                    left
-                } else {
-                    (room / div).max(widths[i])
-                };
-                let extra = cols[i]
-                    .want
-                    .saturating_sub(widths[i])
-                    .min(cap.saturating_sub(widths[i]))
-                    .min(left);
-                widths[i] += extra;
-                left -= extra;
+        // Actor and project may take a third of the room each, the title all that is
+        // left; what the title does not need goes back to the project, then the actor.
+        let pos = |h: &str| cols.iter().position(|c| c.header == h);
+        let mut grow = |i: usize, cap: usize, widths: &mut Vec<usize>| {
+            let extra = cols[i].want.min(cap).saturating_sub(widths[i]).min(left);
+            widths[i] += extra;
+            left -= extra;
+        };
+        for h in ["ACTOR", "PROJECT"] {
+            if let Some(i) = pos(h) {
+                grow(i, room / 3, &mut widths);
+            }
+        }
+        for h in ["TITLE", "PROJECT", "ACTOR"] {
+            if let Some(i) = pos(h) {
+                grow(i, usize::MAX, &mut widths);
             }
         }
         return widths;

@@ -68,7 +68,7 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
         accounts: &cfg.accounts,
         events_file: cfg.events_file.as_deref(),
         want: Some(&want),
-        cache: None,
+        cache_file: None,
     });
     if cfg.verbose {
         let _ = catalog.warnings.report(true, &mut std::io::stderr());

@@ -189,9 +189,9 @@ pub fn talk(plan: &TalkPlan) -> Result<i32> {
         .dir
         .canonicalize()
         .with_context(|| format!("resolving {}", run.dir.display()))?;
-    let original_path = canonical_run
-        .to_str()
-        .with_context(|| format!("the run directory {} is not UTF-8", canonical_run.display()))?;
+    // Only used as a new index's `originalPath`; JSON needs text, so lossy is the best
+    // there is for a non-UTF-8 directory.
+    let original_path = canonical_run.to_string_lossy();
     let folder = project_folder_for(&plan.current_config_dir.join("projects"), &canonical_run);
 
     let guard = LinkGuard::establish(
@@ -200,7 +200,7 @@ pub fn talk(plan: &TalkPlan) -> Result<i32> {
             source: &source,
             folder: &folder,
             source_entry: plan.source_index_entry.as_ref(),
-            original_path,
+            original_path: &original_path,
         },
         &plan.state_dir,
     )?;
@@ -292,10 +292,12 @@ impl Forwarder {
                 (Arc::clone(&child), Arc::clone(&first), Arc::clone(&pending));
             let action = move |info: &libc::siginfo_t| {
                 let _ = first.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
-                // A terminal's ^C comes from the kernel (SI_KERNEL) and already reached
-                // claude's process group; sending it again would make an interactive
-                // claude see one ^C as two. Signals sent by a process (si_code <= 0:
-                // kill, tkill, sigqueue) reached seance alone and are passed on.
+                // A terminal's ^C (SI_KERNEL) went to the whole foreground process
+                // group, claude included; sending it again would make claude see one ^C
+                // as two. (Interactive claude 2.1.197 keeps the terminal raw, so there
+                // ^C is input, not a signal; this matters for a cooked terminal, as in
+                // -p or before claude sets raw mode.) Signals sent by a process
+                // (si_code <= 0: kill, tkill, sigqueue) reached seance alone: pass on.
                 if sig == SIGINT && info.si_code == libc::SI_KERNEL {
                     return;
                 }

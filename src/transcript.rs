@@ -63,8 +63,12 @@ pub struct TranscriptMeta {
     pub title: Option<String>,
     /// Where [`Self::title`] came from.
     pub title_kind: Option<TitleKind>,
-    /// `forkedFrom.sessionId`: the session this one was forked from.
+    /// `forkedFrom.sessionId`: the session this one was forked from, when Claude Code
+    /// recorded it (2.1.197 does not).
     pub forked_from: Option<String>,
+    /// `uuid` of the record holding the first prompt. A fork copies the predecessor's
+    /// records with their uuids, so two sessions sharing it are fork and parent.
+    pub first_prompt_uuid: Option<String>,
     /// True when the head held bytes but no JSON object line at all (binary or corrupt).
     pub corrupt: bool,
 }
@@ -136,6 +140,8 @@ struct Record<'a> {
     git_branch: Option<Cow<'a, str>>,
     #[serde(borrow)]
     timestamp: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    uuid: Option<Cow<'a, str>>,
     #[serde(rename = "isMeta")]
     is_meta: Option<bool>,
     #[serde(rename = "isCompactSummary")]
@@ -249,6 +255,9 @@ fn scan_head(buf: &[u8], whole: bool, meta: &mut TranscriptMeta) {
             && r.is_compact_summary != Some(true)
         {
             meta.first_prompt = r.message.and_then(|m| m.content).and_then(prompt_text);
+            if meta.first_prompt.is_some() {
+                meta.first_prompt_uuid = r.uuid.map(Cow::into_owned);
+            }
         }
         // The branch comes with the cwd in every record Claude Code writes; a file
         // whose records lack it is not worth reading further for it.
@@ -362,9 +371,10 @@ fn scan_tail(buf: &[u8], whole: bool, meta: &mut TranscriptMeta, titles: &mut Ti
         buf
     } else {
         match memchr::memchr(b'\n', buf) {
-            Some(i) => &buf[i + 1..],
-            None => {
-                // One line longer than the window: its last timestamp key is the best guess.
+            Some(i) if !buf[i + 1..].trim_ascii().is_empty() => &buf[i + 1..],
+            _ => {
+                // The window lies inside the last line: its last timestamp key is the
+                // best guess (Claude Code writes `timestamp` late in each record).
                 meta.last_timestamp = last_timestamp_in(buf);
                 return;
             }

@@ -1,4 +1,4 @@
-//! Integration tests of the metadata cache (`$XDG_CACHE_HOME/seance/transcripts-v1.json`):
+//! Integration tests of the metadata cache (`$XDG_CACHE_HOME/seance/transcripts-v1.bin`):
 //! a listing served from the cache equals a fresh one, a changed transcript is re-read,
 //! a corrupt cache is harmless, and `--no-cache` writes nothing.
 
@@ -10,6 +10,8 @@ use std::io::Write;
 use serde_json::Value;
 
 use list_support::*;
+use seance::cache::{self, Cache, CacheKey};
+use seance::transcript::TranscriptMeta;
 
 fn fixtures(sb: &Sandbox) {
     fixture_transcript(&sb.current, "-a", TITLED, "titled.jsonl");
@@ -20,9 +22,8 @@ fn fixtures(sb: &Sandbox) {
     fixture_transcript(&sb.current, "-c", UNTITLED, "untitled.jsonl");
 }
 
-fn cache_rows(sb: &Sandbox) -> Vec<Value> {
-    let v: Value = serde_json::from_slice(&fs::read(sb.cache_file()).unwrap()).unwrap();
-    v["rows"].as_array().unwrap().clone()
+fn cache_rows(sb: &Sandbox) -> Vec<(CacheKey, TranscriptMeta)> {
+    Cache::load(&sb.cache_file()).into_rows()
 }
 
 #[test]
@@ -47,13 +48,14 @@ fn the_second_run_is_served_from_the_cache() {
     let sb = Sandbox::new();
     fixtures(&sb);
     sb.json(&[]);
-    let mut v: Value = serde_json::from_slice(&fs::read(sb.cache_file()).unwrap()).unwrap();
-    for r in v["rows"].as_array_mut().unwrap() {
-        if r["path"].as_str().unwrap().contains(TITLED) {
-            r["meta"]["custom_title"] = "from the cache".into();
+    let mut rows = cache_rows(&sb);
+    assert_eq!(rows.len(), 6);
+    for (k, m) in &mut rows {
+        if k.path.to_str().unwrap().contains(TITLED) {
+            m.title = Some("from the cache".into());
         }
     }
-    fs::write(sb.cache_file(), serde_json::to_vec(&v).unwrap()).unwrap();
+    cache::save(&sb.cache_file(), rows.iter().map(|(k, m)| (k.clone(), m))).unwrap();
     assert_eq!(row(&sb.json(&[]), TITLED)["title"], "from the cache");
     assert_eq!(
         row(&sb.json(&["--no-cache"]), TITLED)["title"],
@@ -123,11 +125,17 @@ fn a_corrupt_cache_gives_correct_output_and_is_rebuilt() {
     fixtures(&sb);
     let fresh = sb.json(&["--no-cache"]);
     fs::create_dir_all(sb.cache_file().parent().unwrap()).unwrap();
-    let junk: [&[u8]; 5] = [
+    sb.json(&[]);
+    let good = fs::read(sb.cache_file()).unwrap();
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x40;
+    let junk: [&[u8]; 6] = [
         b"{\"version\":1,\"rows\":[{\"path\":",
         b"\x00\x01\x02binary",
         b"[]",
-        b"{\"version\":1,\"rows\":[{\"path\":7,\"size\":\"x\"}]}",
+        &good[..good.len() / 2],
+        &flipped,
         b"",
     ];
     for j in junk {

@@ -64,11 +64,11 @@ fn world() -> World {
 }
 
 fn scan(w: &World, want: Option<&(dyn Fn(&str) -> bool + Sync)>) -> Catalog {
-    discover::scan(&ScanOptions {
+    discover::scan(ScanOptions {
         accounts: &w.accounts,
         events_file: Some(&w.events),
         want,
-        cache: None,
+        cache_file: None,
     })
 }
 

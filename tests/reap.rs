@@ -195,3 +195,44 @@ fn sweeps_dangling_links_like_gt_seance_but_never_files_or_live_links() {
     assert_eq!(doc["entries"][0]["x"], 1);
     assert_eq!(doc["originalPath"], "/some/project");
 }
+
+#[test]
+fn bin_sigkill_then_reap_dry_run_then_reap() {
+    let (w, index, original) = world_with_index();
+    let before = w.predecessor_snapshot();
+    let claude = w.standin(&Standin::default());
+    let out = seance_bin(&w, &claude)
+        .args(["--talk", ID, "-p", "q"])
+        .env("SEANCE_TEST_FAULT", "after-spawn")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGKILL));
+    let link = w.target_folder(&w.proj).join(format!("{ID}.jsonl"));
+    assert!(fs::symlink_metadata(&link).is_ok());
+    for run in w.runs() {
+        let pid: u32 = values(&run, "PID")[0].parse().unwrap();
+        while seance::ledger::ProcId::of(pid).is_some() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    let out = seance_bin(&w, &claude)
+        .args(["--reap", "--dry-run"])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("would remove link"), "{stdout}");
+    assert!(fs::symlink_metadata(&link).is_ok());
+
+    let out = seance_bin(&w, &claude).arg("--reap").output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("removed link"), "{stdout}");
+    assert!(fs::symlink_metadata(&link).is_err());
+    assert_eq!(fs::read_to_string(&index).unwrap(), original);
+    assert_eq!(w.predecessor_snapshot(), before);
+
+    let out = seance_bin(&w, &claude).arg("--reap").output().unwrap();
+    assert_eq!(text(&out.stdout), "Nothing to reap.\n");
+}

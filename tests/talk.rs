@@ -488,7 +488,7 @@ fn two_concurrent_talks_share_one_link_until_the_last_leaves() {
 /// process is forwarded, once.
 #[test]
 fn terminal_ctrl_c_reaches_claude_once_and_kill_int_is_forwarded() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let w = World::new("proj");
     let Some(claude) = origin_recording_standin(&w) else {
         eprintln!("skipped: no python3 for the origin-recording stand-in");
@@ -498,19 +498,7 @@ fn terminal_ctrl_c_reaches_claude_once_and_kill_int_is_forwarded() {
         eprintln!("skipped: no pseudo-terminal available");
         return;
     };
-    // Drain the terminal so nothing blocks on a full pty buffer.
-    let mut reader = master.try_clone().unwrap();
-    let drain = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&buf[..n]);
-        }
-        out
-    });
+    let drain = drain(&master);
     w.wait_ready(1);
     master.write_all(b"\x03").unwrap();
     let status = child.wait().unwrap();
@@ -542,4 +530,299 @@ fn terminal_ctrl_c_reaches_claude_once_and_kill_int_is_forwarded() {
         [format!("{} {} {seance_pid}", libc::SIGINT, libc::SI_USER)]
     );
     assert!(w.target_jsonl().is_empty());
+}
+
+/// Several talks to one session at once, with another tool rewriting the index under
+/// its lock all along: every claude sees the link until it ends, exactly one entry of
+/// ours is in the index while any talk runs, and at the end only the other tool's
+/// changes remain.
+#[test]
+fn many_concurrent_talks_with_a_foreign_index_writer() {
+    const TALKS: usize = 8;
+    let w = World::new("proj");
+    let before = w.predecessor_snapshot();
+    let folder = w.target_folder(&w.proj);
+    fs::create_dir_all(&folder).unwrap();
+    let index = folder.join("sessions-index.json");
+    let original = fixture("target-index.json", &[("RUN", w.proj.to_str().unwrap())]);
+    fs::write(&index, &original).unwrap();
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, index) = (stop.clone(), index.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            let mut max_ours = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let lock = seance::lock::lock_path_for(&index);
+                seance::lock::with_lock(&lock, Duration::from_secs(5), || {
+                    let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&index)?)?;
+                    let entries = doc["entries"].as_array_mut().unwrap();
+                    let ours = entries.iter().filter(|e| e["sessionId"] == ID).count();
+                    max_ours = max_ours.max(ours);
+                    entries.push(
+                        serde_json::json!({"sessionId": format!("foreign-{n}"), "fullPath": "/f"}),
+                    );
+                    seance::atomic::write_atomic(&index, &serde_json::to_vec(&doc)?)?;
+                    Ok(())
+                })
+                .unwrap();
+                n += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (n, max_ours)
+        })
+    };
+    let children: Vec<_> = (0..TALKS)
+        .map(|i| {
+            let claude = w.standin(&Standin {
+                sleep: (i % 3) as u32,
+                ..Default::default()
+            });
+            spawn_talk(&w, ENTRY, &w.plan(&claude), &w.cur, &[])
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (written, max_ours) = writer.join().unwrap();
+
+    let runs = w.runs();
+    assert_eq!(runs.len(), TALKS);
+    for r in &runs {
+        assert_eq!(values(r, "LINK").len(), 1, "{r:?}");
+        assert_eq!(values(r, "LINK_AT_END").len(), 1, "{r:?}");
+    }
+    assert!(max_ours <= 1, "our entry was added {max_ours} times");
+    assert!(w.target_jsonl().is_empty());
+    assert_eq!(w.ledger_len(), 0);
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(&index).unwrap()).unwrap();
+    let entries = doc["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1 + written, "original + every foreign entry");
+    assert!(entries.iter().all(|e| e["sessionId"] != ID));
+    assert_eq!(doc["topLevelUnknown"], true);
+    assert_eq!(w.predecessor_snapshot(), before);
+}
+
+// ---- The binary: flags, exit codes, signals, sharing (through the CLI wiring). ----
+
+#[test]
+fn bin_prefix_one_shot_prints_only_claudes_answer() {
+    let w = World::new("proj");
+    let before = w.predecessor_snapshot();
+    let claude = w.standin(&Standin::default());
+    let out = seance_bin(&w, &claude)
+        .args(["--talk", &ID[..8].to_uppercase(), "-p", "where?", "--"])
+        .args(["--model", "opus", "-p", "not ours"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        text(&out.stdout),
+        "ANSWER-FROM-CLAUDE\n",
+        "stdout is claude's alone"
+    );
+    let r = &w.runs()[0];
+    assert_eq!(
+        values(r, "ARG"),
+        [
+            "--fork-session",
+            "--resume",
+            ID,
+            "-p",
+            "where?",
+            "--model",
+            "opus",
+            "-p",
+            "not ours"
+        ]
+    );
+    assert_eq!(values(r, "CWD"), [w.proj.to_str().unwrap()]);
+    assert_eq!(values(r, "CLAUDECODE"), ["<unset>"]);
+    assert_eq!(values(r, "LINK").len(), 1);
+    assert!(
+        stderr.contains("running in the session's own directory"),
+        "{stderr}"
+    );
+    assert!(w.target_jsonl().is_empty());
+    assert_eq!(w.ledger_len(), 0);
+    assert_eq!(w.predecessor_snapshot(), before);
+}
+
+#[test]
+fn bin_exit_status_is_claudes() {
+    let w = World::new("proj");
+    let claude = w.standin(&Standin {
+        exit: 42,
+        ..Default::default()
+    });
+    let out = seance_bin(&w, &claude)
+        .args(["--talk", ID, "--here"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(42), "{}", text(&out.stderr));
+    assert_eq!(values(&w.runs()[0], "CWD"), [w.cur.to_str().unwrap()]);
+    assert!(w.target_jsonl().is_empty());
+}
+
+#[test]
+fn bin_usage_errors_exit_2() {
+    let w = World::new("proj");
+    let claude = w.standin(&Standin::default());
+    for args in [
+        &["-p", "hi"][..],
+        &["--here"][..],
+        &["--dry-run"][..],
+        &["--reap", "--talk", ID][..],
+        &["--", "--model", "x"][..],
+    ] {
+        let out = seance_bin(&w, &claude).args(args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(w.runs().is_empty());
+}
+
+#[test]
+fn bin_missing_claude_exits_1_before_linking() {
+    let w = World::new("proj");
+    let missing = w.root.join("no-claude-here");
+    let out = seance_bin(&w, &missing)
+        .args(["--talk", ID, "-p", "q"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no-claude-here"), "{stderr}");
+    assert!(text(&out.stdout).is_empty());
+    assert!(w.target_jsonl().is_empty());
+    assert!(!w.state.join("ledger.json").exists());
+    // --claude wins over SEANCE_CLAUDE.
+    let claude = w.standin(&Standin::default());
+    let out = seance_bin(&w, &missing)
+        .args(["--talk", ID, "-p", "q", "--claude"])
+        .arg(&claude)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn bin_unknown_id_exits_1() {
+    let w = World::new("proj");
+    let claude = w.standin(&Standin::default());
+    let out = seance_bin(&w, &claude)
+        .args(["--talk", "ffffffff", "-p", "q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(w.runs().is_empty());
+}
+
+fn bin_signal(sig: i32, code: i32, name: &str) {
+    let w = World::new("proj");
+    let claude = w.standin(&Standin {
+        sleep: 30,
+        ..Default::default()
+    });
+    let child = seance_bin(&w, &claude)
+        .args(["--talk", &ID[..6], "-p", "q"])
+        .spawn()
+        .unwrap();
+    w.wait_ready(1);
+    send_signal(child.id(), sig);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(code), "{}", text(&out.stderr));
+    assert_eq!(values(&w.runs()[0], "SIG"), [name]);
+    assert!(w.target_jsonl().is_empty());
+    assert_eq!(w.ledger_len(), 0);
+}
+
+#[test]
+fn bin_sigterm_forwarded_then_undone() {
+    bin_signal(libc::SIGTERM, 143, "TERM");
+}
+
+#[test]
+fn bin_sigint_forwarded_then_undone() {
+    bin_signal(libc::SIGINT, 130, "INT");
+}
+
+#[test]
+fn bin_two_concurrent_talks_share_one_link() {
+    let w = World::new("proj");
+    let long = w.standin(&Standin {
+        sleep: 2,
+        ..Default::default()
+    });
+    let short = w.standin(&Standin::default());
+    let first = seance_bin(&w, &long)
+        .args(["--talk", ID, "-p", "q"])
+        .spawn()
+        .unwrap();
+    w.wait_ready(1);
+    let out = seance_bin(&w, &short)
+        .args(["--talk", ID, "-p", "q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let link = link_in(&w, &w.proj);
+    assert_eq!(
+        fs::read_link(&link).unwrap(),
+        w.source,
+        "still there for the first"
+    );
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(w.runs().iter().any(|r| values(r, "LINK_AT_END").len() == 1));
+    assert!(w.target_jsonl().is_empty());
+    assert_eq!(w.ledger_len(), 0);
+}
+
+#[test]
+fn bin_interactive_on_a_terminal_ctrl_c_reaches_claude_once() {
+    use std::io::Write;
+    let w = World::new("proj");
+    let Some(claude) = origin_recording_standin(&w) else {
+        eprintln!("skipped: no python3 for the origin-recording stand-in");
+        return;
+    };
+    let mut cmd = seance_bin(&w, &claude);
+    cmd.args(["--talk", &ID[..8]]);
+    let Some((mut child, mut master)) = spawn_in_pty(cmd) else {
+        eprintln!("skipped: no pseudo-terminal available");
+        return;
+    };
+    let drain = drain(&master);
+    w.wait_ready(1);
+    assert!(fs::symlink_metadata(link_in(&w, &w.proj)).is_ok());
+    master.write_all(b"\x03").unwrap();
+    let status = child.wait().unwrap();
+    drop(master);
+    let screen = text(&drain.join().unwrap());
+    assert_eq!(status.code(), Some(130), "{screen}");
+    let r = &w.runs()[0];
+    assert_eq!(
+        values(r, "SIGINFO"),
+        [format!("{} {} 0", libc::SIGINT, libc::SI_KERNEL)],
+        "{screen}"
+    );
+    assert!(
+        screen.contains("running in the session's own directory"),
+        "{screen}"
+    );
+    assert!(w.target_jsonl().is_empty());
+    assert_eq!(w.ledger_len(), 0);
+}
+
+#[test]
+fn bin_sighup_forwarded_then_undone() {
+    bin_signal(libc::SIGHUP, 129, "HUP");
 }

@@ -73,7 +73,9 @@ impl Sandbox {
 
     /// The cache file seance keeps under `$XDG_CACHE_HOME`.
     pub fn cache_file(&self) -> PathBuf {
-        self.cache_home.join("seance").join("transcripts-v1.json")
+        self.cache_home
+            .join("seance")
+            .join(seance::cache::CACHE_FILE)
     }
 
     /// `seance` with the sandbox's environment and nothing of the real machine's.

@@ -499,15 +499,33 @@ sys.exit(130 if got else 0)
     Some(path)
 }
 
-/// Starts a talk in a child process on a fresh pseudo-terminal, as its session leader
-/// with the terminal as its controlling tty (so it and claude form the foreground
-/// process group, as in an interactive shell). Returns the child and the terminal's
-/// master side; `None` when no pty can be had here.
+/// Starts a talk in a child process (this test binary, running `entry_test`) on a fresh
+/// pseudo-terminal; see [`spawn_in_pty`].
 pub fn spawn_talk_in_pty(
     w: &World,
     entry_test: &str,
     plan: &PlanSpec,
 ) -> Option<(Child, fs::File)> {
+    let plan_file = w.root.join(format!("plan-{}.json", rand_suffix()));
+    fs::write(&plan_file, serde_json::to_vec(plan).unwrap()).unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        entry_test,
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+        "-q",
+    ])
+    .current_dir(&w.cur)
+    .env(CHILD_PLAN_ENV, &plan_file);
+    spawn_in_pty(cmd)
+}
+
+/// Starts `cmd` on a fresh pseudo-terminal, as its session leader with the terminal as
+/// its controlling tty (so it and its children form the foreground process group, as
+/// in an interactive shell). Returns the child and the terminal's master side; `None`
+/// when no pty can be had here.
+pub fn spawn_in_pty(mut cmd: Command) -> Option<(Child, fs::File)> {
     use std::os::fd::{FromRawFd, OwnedFd};
     use std::os::unix::process::CommandExt;
     let (mut master, mut slave) = (0, 0);
@@ -526,21 +544,9 @@ pub fn spawn_talk_in_pty(
     }
     // SAFETY: both fds were just returned by openpty and are owned here.
     let (master, slave) = unsafe { (fs::File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let plan_file = w.root.join(format!("plan-{}.json", rand_suffix()));
-    fs::write(&plan_file, serde_json::to_vec(plan).unwrap()).unwrap();
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        entry_test,
-        "--exact",
-        "--nocapture",
-        "--test-threads=1",
-        "-q",
-    ])
-    .current_dir(&w.cur)
-    .env(CHILD_PLAN_ENV, &plan_file)
-    .stdin(Stdio::from(slave.try_clone().unwrap()))
-    .stdout(Stdio::from(slave.try_clone().unwrap()))
-    .stderr(Stdio::from(slave));
+    cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave));
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
@@ -552,4 +558,46 @@ pub fn spawn_talk_in_pty(
     }
     let child = cmd.spawn().ok()?;
     Some((child, master))
+}
+
+/// Reads everything from a pty master on a thread (so nothing blocks on a full
+/// terminal buffer); join it after the child exited and the master was dropped.
+pub fn drain(master: &fs::File) -> std::thread::JoinHandle<Vec<u8>> {
+    use std::io::Read;
+    let mut reader = master.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        out
+    })
+}
+
+/// The built `seance` binary, run in `w.cur` with an environment that points every
+/// directory into the world: account `b` is current (`CLAUDE_CONFIG_DIR`), account `a`
+/// is known through `SEANCE_ACCOUNT_DIRS`, state and cache under the world's root, and
+/// `SEANCE_CLAUDE` names `claude`. `CLAUDECODE`/`CLAUDE_CODE_ENTRYPOINT` are set so
+/// tests can see them stripped.
+pub fn seance_bin(w: &World, claude: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seance"));
+    cmd.current_dir(&w.cur)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", w.root.join("home"))
+        .env("XDG_STATE_HOME", w.state.parent().unwrap())
+        .env("XDG_CACHE_HOME", w.root.join("cache"))
+        .env("CLAUDE_CONFIG_DIR", &w.b)
+        .env("SEANCE_ACCOUNT_DIRS", &w.a)
+        .env("SEANCE_CLAUDE", claude)
+        .env("CLAUDECODE", "1")
+        .env("CLAUDE_CODE_ENTRYPOINT", "cli")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
 }
