@@ -80,7 +80,7 @@ fn main() -> Result<()> {
     plan.write_account_files()?;
     let events_bytes = plan.write_town(&filler, args.events_lines)?;
     let manifest = serde_json::json!({
-        "generator": "seance gen-corpus 1",
+        "generator": "seance gen-corpus 2",
         "sessions": args.sessions,
         "accounts": args.accounts,
         "median_kb": args.median_kb,
@@ -445,7 +445,12 @@ struct Session {
     ai_title: String,
     custom_title: Option<String>,
     summary: Option<String>,
+    /// The session this one was forked from.
     forked_from: Option<String>,
+    /// Whether the fork says so in a `forkedFrom` field (2.1.197 does not).
+    mark_fork: bool,
+    /// uuid of the first prompt's record, shared with forks.
+    first_uuid: String,
     subagents: usize,
 }
 
@@ -644,13 +649,19 @@ impl Plan {
                 }
             };
             let noun = rng.pick(NOUNS);
-            let first_prompt = rng.pick(PROMPTS).replace("{}", noun);
-            let forked_from = if !sessions.is_empty() && rng.chance(0.02) {
-                let j = rng.below(sessions.len());
-                Some(sessions[j].id.clone())
-            } else {
-                None
-            };
+            // A fork copies its parent's records, so it shares the parent's first prompt
+            // and that record's uuid; only some versions also write `forkedFrom`.
+            let (forked_from, first_prompt, first_uuid) =
+                if !sessions.is_empty() && rng.chance(0.02) {
+                    let p = &sessions[rng.below(sessions.len())];
+                    (
+                        Some(p.id.clone()),
+                        p.first_prompt.clone(),
+                        p.first_uuid.clone(),
+                    )
+                } else {
+                    (None, rng.pick(PROMPTS).replace("{}", noun), rng.uuid())
+                };
             let start_ms = now_ms - rng.below(60 * 86_400_000) as i64;
             sessions.push(Session {
                 account,
@@ -677,6 +688,8 @@ impl Plan {
                     .chance(0.03)
                     .then(|| format!("Summary: worked on {noun}")),
                 first_prompt,
+                first_uuid,
+                mark_fork: forked_from.is_some() && rng.chance(0.5),
                 forked_from,
                 subagents: if rng.chance(0.06) { rng.range(1, 4) } else { 0 },
             });
@@ -879,7 +892,7 @@ impl Tx<'_> {
         if let Some(a) = &self.agent {
             let _ = write!(b, "\"agentId\":\"{a}\",");
         }
-        if let Some(f) = &self.s.forked_from {
+        if let Some(f) = self.s.forked_from.as_ref().filter(|_| self.s.mark_fork) {
             let _ = write!(
                 b,
                 "\"forkedFrom\":{{\"sessionId\":\"{f}\",\"messageUuid\":\"{}\"}},",
@@ -909,8 +922,12 @@ impl Tx<'_> {
         self.parent = Some(uuid);
     }
 
-    fn user_prompt(&mut self, text: &str, extra: usize) {
-        let u = self.open();
+    /// A user prompt record; the session's first one carries the uuid forks share.
+    fn user_prompt(&mut self, text: &str, extra: usize, first: bool) {
+        let mut u = self.open();
+        if first {
+            u = self.s.first_uuid.clone();
+        }
         let blocks = self.rng.chance(0.3);
         let pid = self.rng.uuid();
         let _ = write!(
@@ -1092,7 +1109,7 @@ impl Tx<'_> {
         } else {
             0
         };
-        self.user_prompt(&prompt, extra);
+        self.user_prompt(&prompt, extra, true);
         if self.rng.chance(0.7) {
             let n = self.rng.range(1500, 5000);
             self.attachment(n);
@@ -1126,7 +1143,7 @@ impl Tx<'_> {
                 8 => {
                     let noun = self.rng.pick(NOUNS);
                     let p = self.rng.pick(PROMPTS).replace("{}", noun);
-                    self.user_prompt(&p, 0);
+                    self.user_prompt(&p, 0, false);
                 }
                 _ => {
                     if self.rng.chance(0.1) {
@@ -1490,6 +1507,8 @@ impl Session {
             custom_title: self.custom_title.clone(),
             summary: self.summary.clone(),
             forked_from: None,
+            mark_fork: false,
+            first_uuid: self.first_uuid.clone(),
             subagents: 0,
         }
     }

@@ -9,7 +9,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
-root=${1:-$repo/target/corpus/s20000-a4-m40-seed1}
+root=${1:-$repo/target/corpus/s20000-a4-m40-seed1-g2}
 [[ -f $root/corpus.json ]] || { echo "profile.sh: no corpus at $root (run benches/run.sh first)" >&2; exit 2; }
 out=$repo/target/profile
 mkdir -p "$out"

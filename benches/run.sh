@@ -61,6 +61,7 @@ GEN=$repo/target/release/examples/gen-corpus
 {
     echo "date: $(date -u +%FT%TZ)"
     echo "commit: $(git rev-parse --short HEAD) ($(git log -1 --format=%s))"
+    echo "src/ last changed in: $(git log -1 --format='%h %s' -- src)"
     echo "nproc: $(nproc)"
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "memory: $(free -h | awk '/^Mem:/ {print $2 " total, " $7 " available"}')"
@@ -95,7 +96,8 @@ quiet() { # quiet <label>
 
 # gen <sessions> <median_kb> -> prints the corpus root, generating it when absent.
 gen() {
-    local root="$CORPUS_DIR/s$1-a$ACCOUNTS-m$2-seed$SEED"
+    # g2: the generator's format version (bump when its output changes).
+    local root="$CORPUS_DIR/s$1-a$ACCOUNTS-m$2-seed$SEED-g2"
     if [[ ! -f $root/corpus.json ]]; then
         log "generating $root"
         rm -rf "$root"
