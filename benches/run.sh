@@ -235,6 +235,26 @@ talk_section() {
         hyperfine --warmup 2 --runs "$RUNS" --export-json "$OUT/talk.json" \
             -n bare-claude "cd $(printf %q "$workdir") && CLAUDE_CONFIG_DIR=$(printf %q "$from") claude --fork-session --resume $id -p hi" \
             -n seance-talk "cd / && CLAUDE_CONFIG_DIR=$(printf %q "$to") $(printf %q "$SEANCE") --talk $id -p hi"
+        # seance's own share, without the noise of two claude runs: a wrapper stamps the
+        # time around claude, so before = exec delay, after = cleanup after claude exits.
+        local timed=$shim/claude-timed times=$OUT/claude-times.log
+        cat >"$timed" <<WRAP
+#!/bin/bash
+t1=\$(date +%s%N)
+$(printf %q "$shim/claude") "\$@"
+rc=\$?
+echo "\$t1 \$(date +%s%N)" >>$(printf %q "$times")
+exit \$rc
+WRAP
+        chmod +x "$timed"
+        : >"$times"
+        local _i s e
+        for _i in $(seq "$RUNS"); do
+            s=$(date +%s%N)
+            (cd / && CLAUDE_CONFIG_DIR=$to "$SEANCE" --talk "$id" -p hi --claude "$timed" >/dev/null 2>&1) || true
+            e=$(date +%s%N)
+            echo "$s $e $(tail -1 "$times")"
+        done >"$OUT/talk-split.txt"
         # Both arms leave one fork per run; remove them so the corpus stays as generated.
         find "$from/projects/$folder" "$to/projects/$folder" -maxdepth 1 -name '*.jsonl' \
             ! -name "$id.jsonl" -delete 2>/dev/null || true

@@ -169,6 +169,28 @@ def main():
                 f"(target < 50 ms: {verdict(med < 50)})"
             )
         print()
+    split = os.path.join(out, "talk-split.txt")
+    if os.path.exists(split):
+        before, after, inner = [], [], []
+        with open(split) as f:
+            for line in f:
+                p = [int(x) for x in line.split()]
+                if len(p) == 4:
+                    s, e, t1, t2 = p
+                    before.append((t1 - s) / 1e6)
+                    after.append((e - t2) / 1e6)
+                    inner.append((t2 - t1) / 1e6)
+        if before:
+            med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+            sums = [b + a for b, a in zip(before, after)]
+            own = med(sums)
+            print(
+                f"- seance's own time around claude (timed wrapper, {len(before)} runs): "
+                f"**{own:.1f} ms** median, {min(sums):.1f} ms min; of which before exec "
+                f"{med(before):.1f} ms median (includes ~3 ms of the wrapper's bash), after "
+                f"claude exits {med(after):.1f} ms median; claude itself {med(inner):.1f} ms "
+                f"median (target < 50 ms: {verdict(own < 50)})\n"
+            )
     return 0
 
 
