@@ -9,5 +9,5 @@ if [[ -z "${SEANCE_TEST_CLAUDE:-}" ]]; then
 fi
 export SEANCE_TEST_CLAUDE
 
-cargo test --locked --test real_claude regenerate_real_fixtures -- --ignored --exact --nocapture
+SEANCE_REGENERATE_FIXTURES=1 cargo test --locked --test regen_real_fixtures
 git status --short fixtures/real

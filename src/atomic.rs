@@ -4,7 +4,7 @@
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -13,6 +13,55 @@ pub const NEW_FILE_MODE: u32 = 0o600;
 
 /// Permission bits for directories seance creates.
 pub const NEW_DIR_MODE: u32 = 0o700;
+
+/// The name prefix of [`write_atomic`]'s temp files for `path`: `.<file name>.`; the
+/// full name is `.<file name>.XXXXXX.tmp`, beside `path`.
+fn temp_prefix(path: &Path) -> String {
+    format!(
+        ".{}.",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    )
+}
+
+/// True when `name` looks like one of [`write_atomic`]'s temp files for `path`.
+pub fn is_temp_for(path: &Path, name: &str) -> bool {
+    name.starts_with(&temp_prefix(path)) && name.ends_with(".tmp")
+}
+
+/// Removes the temp files a [`write_atomic`] of `path` left behind when its process died
+/// between creating one and renaming it, and returns their paths.
+///
+/// Call it only while holding `path`'s lock: every writer holds that lock from before it
+/// creates its temp file until after the rename, so no live writer owns one then.
+///
+/// Errors: the directory cannot be listed (other than not existing) or a temp file
+/// cannot be removed.
+pub fn remove_orphan_temps(path: &Path) -> Result<Vec<PathBuf>> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("listing {}", dir.display())),
+    };
+    let mut removed = Vec::new();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        if name.to_str().is_some_and(|n| is_temp_for(path, n)) {
+            let p = entry.path();
+            match fs::remove_file(&p) {
+                Ok(()) => removed.push(p),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("removing {}", p.display())),
+            }
+        }
+    }
+    Ok(removed)
+}
 
 /// Replaces `path` with `bytes` atomically.
 ///
@@ -32,12 +81,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => NEW_FILE_MODE,
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    let prefix = format!(
-        ".{}.",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    );
+    let prefix = temp_prefix(path);
     // NamedTempFile deletes itself on drop, which covers every early return below.
     let mut tmp = tempfile::Builder::new()
         .prefix(&prefix)

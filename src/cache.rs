@@ -168,6 +168,7 @@ pub fn save<'a>(
             })
         })
         .collect();
+    remove_stale_temps(dir);
     let body = postcard::to_stdvec(&(VERSION, rows)).map_err(std::io::Error::other)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".transcripts-")
@@ -179,6 +180,29 @@ pub fn save<'a>(
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Removes temp files of [`save`] older than ten minutes: left by a seance killed
+/// mid-write. A younger one may be another seance's write in progress (the cache takes
+/// no lock: losing a race only costs speed), so it is left alone.
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let cutoff = SystemTime::now() - std::time::Duration::from_secs(600);
+    for e in entries.filter_map(|e| e.ok()) {
+        let name = e.file_name();
+        let ours = name
+            .to_str()
+            .is_some_and(|n| n.starts_with(".transcripts-") && n.ends_with(".tmp"));
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t < cutoff);
+        if ours && old {
+            let _ = fs::remove_file(e.path());
+        }
+    }
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {

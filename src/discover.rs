@@ -167,7 +167,8 @@ fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::
 }
 
 impl Session {
-    fn blank(session_id: String) -> Session {
+    /// A session with only its id: every other field empty.
+    pub fn new(session_id: String) -> Session {
         Session {
             session_id,
             account: None,
@@ -432,7 +433,7 @@ pub fn scan(opts: ScanOptions) -> Catalog {
                 None => {
                     // Listed under its own folder only when its transcript is truly gone:
                     // a fullPath into another place we scan was (or will be) merged by id.
-                    let mut s = Session::blank(entry.session_id.clone());
+                    let mut s = Session::new(entry.session_id.clone());
                     let acct = &opts.accounts[ai];
                     s.account = Some(acct.name.clone());
                     s.config_dir = Some(acct.config_dir.clone());
@@ -561,7 +562,7 @@ fn list_folder(
 }
 
 fn session_from_transcript(acct: &Account, f: Found, meta: TranscriptMeta) -> Session {
-    let mut s = Session::blank(f.id);
+    let mut s = Session::new(f.id);
     s.account = Some(acct.name.clone());
     s.config_dir = Some(acct.config_dir.clone());
     s.current_account = acct.current;
@@ -667,7 +668,7 @@ fn merge_events(
             Some(&i) => i,
             None => {
                 by_id.insert(start.session_id.clone(), sessions.len());
-                sessions.push(Session::blank(start.session_id.clone()));
+                sessions.push(Session::new(start.session_id.clone()));
                 sessions.len() - 1
             }
         };

@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::atomic::remove_orphan_temps;
 use crate::atomic::write_atomic;
 use crate::lock::{lock_path_for, with_lock};
 
@@ -201,6 +202,8 @@ pub fn apply(
     record: impl FnOnce(&IndexPatch) -> Result<()>,
 ) -> Result<Option<IndexPatch>> {
     with_lock(&lock_path_for(index_path), timeout, || {
+        // Under the lock no live writer owns a temp file: any is a dead one's.
+        remove_orphan_temps(index_path)?;
         let current = read_optional(index_path)?;
         let new = match plan_add(current.as_deref(), entry, original_path) {
             AddPlan::Write(bytes) => bytes,
@@ -244,6 +247,7 @@ pub fn undo(patch: &IndexPatch, timeout: Duration) -> Result<UndoOutcome> {
         return Ok(UndoOutcome::Nothing);
     }
     with_lock(&lock_path_for(&patch.path), timeout, || {
+        remove_orphan_temps(&patch.path)?;
         let current = read_optional(&patch.path)?;
         let unchanged = current
             .as_deref()
@@ -307,6 +311,7 @@ pub fn remove_entries_for_link(
         return Ok(0);
     }
     with_lock(&lock_path_for(index_path), timeout, || {
+        remove_orphan_temps(index_path)?;
         let Some(bytes) = read_optional(index_path)? else {
             return Ok(0);
         };
@@ -429,6 +434,27 @@ mod tests {
             before: before.map(str::to_owned),
             after_digest: digest(after),
         }
+    }
+
+    #[test]
+    fn numbers_keep_their_text_when_a_changed_index_is_rewritten() {
+        // Someone else changes the file during the talk, so the undo re-serializes it:
+        // a float that does not round-trip through f64 and an integer beyond u64 must
+        // come out as they went in.
+        let before = r#"{"entries":[{"sessionId":"x","fullPath":"/x","f":3.662586827743069e-244,"big":123456789012345678901234567890}]}"#;
+        let e = entry_for_link(&source_entry(), Path::new("/link/x.jsonl")).unwrap();
+        let AddPlan::Write(after) = plan_add(Some(before.as_bytes()), &e, "/p") else {
+            panic!()
+        };
+        let patch = patched(Some(before), &e, &after);
+        let mut changed = after.clone();
+        changed.push(b' ');
+        let UndoPlan::Write(undone) = plan_undo(Some(&changed), &patch) else {
+            panic!()
+        };
+        let text = String::from_utf8(undone).unwrap();
+        assert!(text.contains("3.662586827743069e-244"), "{text}");
+        assert!(text.contains("123456789012345678901234567890"), "{text}");
     }
 
     #[test]

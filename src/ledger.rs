@@ -210,6 +210,8 @@ pub fn with_ledger<T>(state_dir: &Path, f: impl FnOnce(&mut LedgerTxn) -> Result
     create_private_dir_all(state_dir)?;
     with_lock(&state_dir.join(LEDGER_LOCK), LEDGER_LOCK_TIMEOUT, || {
         let path = ledger_path(state_dir);
+        // Under the lock no live writer owns a temp file: any is a dead one's.
+        crate::atomic::remove_orphan_temps(&path)?;
         let ledger = read(&path)?;
         let mut txn = LedgerTxn {
             path,

@@ -3,6 +3,8 @@
 //! The binary (`src/main.rs`) is a thin shell over this library so that integration
 //! tests and the benchmark corpus generator can reach the same code.
 
+#![warn(missing_docs)]
+
 pub mod accounts;
 pub mod atomic;
 pub mod cache;

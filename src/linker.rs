@@ -57,6 +57,8 @@ pub enum ActionKind {
     RemovedFolder,
     /// A ledger record dropped after its undo.
     DroppedRecord,
+    /// A temp file left by a write that was killed before its rename, removed.
+    RemovedTemp,
     /// Something that would have been undone but was left alone (reason in detail).
     LeftAlone,
 }
@@ -70,6 +72,7 @@ impl std::fmt::Display for Action {
             ActionKind::RemovedIndexFile => "index file",
             ActionKind::RemovedFolder => "folder",
             ActionKind::DroppedRecord => "ledger record",
+            ActionKind::RemovedTemp => "temp file",
             ActionKind::LeftAlone => "left alone",
         };
         write!(f, "{what}: {}", self.path.display())?;
@@ -155,7 +158,20 @@ pub fn undo_record(rec: &LinkRecord, dry_run: bool) -> Result<Vec<Action>> {
         Err(e) => return Err(e).with_context(|| format!("reading link {}", rec.link.display())),
     }
     if rec.folder_created {
-        let lock = lock_path_for(&rec.folder.join(INDEX_FILE));
+        let index = rec.folder.join(INDEX_FILE);
+        let lock = lock_path_for(&index);
+        if !dry_run && rec.folder.is_dir() {
+            // A talk killed mid-write leaves the index's temp file; it is ours to remove.
+            for p in crate::lock::with_lock(&lock, INDEX_LOCK_TIMEOUT, || {
+                crate::atomic::remove_orphan_temps(&index)
+            })? {
+                done.push(action(
+                    ActionKind::RemovedTemp,
+                    &p,
+                    "left by a killed write",
+                ));
+            }
+        }
         let others = match fs::read_dir(&rec.folder) {
             Ok(read) => read
                 .filter_map(|e| e.ok())

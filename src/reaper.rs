@@ -73,7 +73,7 @@ pub fn reap(current_config_dir: &Path, state_dir: &Path, dry_run: bool) -> Resul
         let ledger = ledger::read_unlocked(state_dir)?;
         for rec in ledger.links.iter().filter(|r| !r.has_live_owner()) {
             report.actions.extend(undo_record(rec, true)?);
-            report.actions.push(dropped(rec));
+            report.actions.push(dropped(&rec.link, &rec.owners));
         }
         sweep(&projects, &ledger, true, &mut report.actions)?;
         return Ok(report);
@@ -82,6 +82,7 @@ pub fn reap(current_config_dir: &Path, state_dir: &Path, dry_run: bool) -> Resul
         let before = txn.ledger.links.clone();
         let mut kept = Vec::new();
         for mut rec in std::mem::take(&mut txn.ledger.links) {
+            let owners = rec.owners.clone();
             rec.owners.retain(Owner::is_alive);
             if !rec.owners.is_empty() {
                 kept.push(rec);
@@ -90,7 +91,7 @@ pub fn reap(current_config_dir: &Path, state_dir: &Path, dry_run: bool) -> Resul
             match undo_record(&rec, false) {
                 Ok(done) => {
                     report.actions.extend(done);
-                    report.actions.push(dropped(&rec));
+                    report.actions.push(dropped(&rec.link, &owners));
                 }
                 Err(e) => {
                     // Keep it for next time; the others can still be reaped.
@@ -112,15 +113,13 @@ pub fn reap(current_config_dir: &Path, state_dir: &Path, dry_run: bool) -> Resul
     Ok(report)
 }
 
-fn dropped(rec: &ledger::LinkRecord) -> Action {
-    let pids: Vec<String> = rec
-        .owners
-        .iter()
-        .map(|o| o.seance.pid.to_string())
-        .collect();
+/// The ledger record for `link` dropped; `owners` as they were before pruning, so the
+/// message names the seances that are gone.
+fn dropped(link: &Path, owners: &[Owner]) -> Action {
+    let pids: Vec<String> = owners.iter().map(|o| o.seance.pid.to_string()).collect();
     Action {
         kind: ActionKind::DroppedRecord,
-        path: rec.link.clone(),
+        path: link.to_path_buf(),
         detail: format!("owner pid {} gone", pids.join(", ")),
     }
 }
@@ -141,8 +140,29 @@ fn sweep(projects: &Path, ledger: &Ledger, dry_run: bool, out: &mut Vec<Action>)
         let Ok(entries) = fs::read_dir(&folder) else {
             continue;
         };
+        let entries: Vec<fs::DirEntry> = entries.filter_map(|e| e.ok()).collect();
+        let index = folder.join(INDEX_FILE);
+        let has_temp = entries.iter().any(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| crate::atomic::is_temp_for(&index, n))
+        });
+        if has_temp && !dry_run {
+            // Only a write killed before its rename leaves one; under the lock it is
+            // certainly nobody's.
+            let removed = crate::lock::with_lock(
+                &crate::lock::lock_path_for(&index),
+                INDEX_LOCK_TIMEOUT,
+                || crate::atomic::remove_orphan_temps(&index),
+            )?;
+            out.extend(removed.into_iter().map(|p| Action {
+                kind: ActionKind::RemovedTemp,
+                path: p,
+                detail: "left by a killed write".into(),
+            }));
+        }
         let mut links: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok())
+            .iter()
             .filter(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
@@ -178,7 +198,6 @@ fn sweep(projects: &Path, ledger: &Ledger, dry_run: bool, out: &mut Vec<Action>)
             let Some(stem) = link.file_stem().and_then(|s| s.to_str()) else {
                 continue;
             };
-            let index = folder.join(INDEX_FILE);
             let n = index_patch::remove_entries_for_link(
                 &index,
                 stem,
@@ -189,7 +208,7 @@ fn sweep(projects: &Path, ledger: &Ledger, dry_run: bool, out: &mut Vec<Action>)
             if n > 0 {
                 out.push(Action {
                     kind: ActionKind::RemovedIndexEntry,
-                    path: index,
+                    path: index.clone(),
                     detail: format!("{stem} ({n})"),
                 });
             }

@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 
@@ -235,6 +235,24 @@ pub fn talk(plan: &TalkPlan) -> Result<i32> {
     cmd.args(&plan.passthrough).current_dir(&run.dir);
     for var in STRIPPED_ENV {
         cmd.env_remove(var);
+    }
+    // claude must not outlive seance: a claude whose seance was killed before noting its
+    // pid in the ledger would look ownerless to the reaper, which would take its link.
+    // So the kernel sends it SIGTERM when seance dies, and a seance that died before
+    // this ran is caught by the parent check.
+    let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
+    // SAFETY: prctl and getppid are async-signal-safe; nothing else runs in the child
+    // before exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other("seance exited before claude started"));
+            }
+            Ok(())
+        });
     }
     let mut child = cmd
         .spawn()

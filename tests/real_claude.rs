@@ -671,18 +671,6 @@ fn harness_mock_api_round_trip() {
     assert!(bodies[0].contains("CANARY-10"));
 }
 
-/// Rewrites `fixtures/real/` from the real CLI. Run by `scripts/make-real-fixtures.sh`.
-#[test]
-#[ignore = "regenerates fixtures/real; run scripts/make-real-fixtures.sh"]
-fn regenerate_real_fixtures() {
-    let Some(claude) = require_claude("regenerate_real_fixtures") else {
-        return;
-    };
-    let world = World::new(claude);
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/real");
-    support::fixtures::regenerate(&world, &out);
-}
-
 /// The committed transcripts in `fixtures/real/` (written by the real CLI) are listed the
 /// way `fixtures/real/manifest.json` says. Needs no claude: it runs everywhere.
 #[test]

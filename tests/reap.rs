@@ -30,8 +30,17 @@ fn world_with_index() -> (World, std::path::PathBuf, String) {
     (w, index, original)
 }
 
+/// Polls until `pid` is gone (it is not our child), failing after 10 s.
+fn wait_gone(pid: u32, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while seance::ledger::ProcId::of(pid).is_some() {
+        assert!(std::time::Instant::now() < deadline, "{what} did not exit");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 #[test]
-fn sigkill_leaves_a_live_link_that_reap_removes_once_claude_is_gone() {
+fn sigkill_ends_claude_too_and_reap_removes_what_was_left() {
     let (w, index, original) = world_with_index();
     let before = w.predecessor_snapshot();
     let claude = w.standin(&Standin {
@@ -45,22 +54,10 @@ fn sigkill_leaves_a_live_link_that_reap_removes_once_claude_is_gone() {
     let link = w.target_folder(&w.proj).join(format!("{ID}.jsonl"));
     assert_eq!(fs::read_link(&link).unwrap(), w.source, "left behind");
 
-    // The orphaned claude still runs: the link must stay.
-    let report = reap(&w.b, &w.state, false).unwrap();
-    assert!(report.is_empty(), "{report}");
-    assert!(fs::symlink_metadata(&link).is_ok());
-
+    // The kernel ends claude with its seance (PR_SET_PDEATHSIG): nobody signals it here.
     let claude_pid: u32 = values(&w.runs()[0], "PID")[0].parse().unwrap();
-    send_signal(claude_pid, libc::SIGTERM);
-    // Wait until it is gone (it is not our child: poll).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while seance::ledger::ProcId::of(claude_pid).is_some() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "stand-in did not exit"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_gone(claude_pid, "claude of a killed seance");
+    assert_eq!(values(&w.runs()[0], "SIG"), ["TERM"]);
 
     let dry = reap(&w.b, &w.state, true).unwrap();
     assert!(dry.to_string().contains("would remove link"), "{dry}");
@@ -77,6 +74,54 @@ fn sigkill_leaves_a_live_link_that_reap_removes_once_claude_is_gone() {
     assert_eq!(fs::read_to_string(&index).unwrap(), original);
     assert_eq!(w.ledger_len(), 0);
     assert_eq!(w.predecessor_snapshot(), before);
+}
+
+#[test]
+fn a_claude_that_outlives_its_killed_seance_keeps_its_link_until_it_exits() {
+    let (w, _index, _original) = world_with_index();
+    // A claude that ignores SIGTERM and runs on until the test kills it.
+    let claude = w.standin(&Standin {
+        during: r#"trap 'echo SIG=TERM-ignored >> "$LOG"' TERM; while :; do sleep 0.05; done"#
+            .into(),
+        ..Default::default()
+    });
+    let mut child = spawn_talk(&w, ENTRY, &w.plan(&claude), &w.cur, &[]);
+    w.wait_ready(1);
+    // Kill seance only once the ledger knows its claude.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seance::ledger::read_unlocked(&w.state)
+        .unwrap()
+        .links
+        .iter()
+        .any(|r| r.owners.iter().any(|o| o.claude.is_some()))
+    {
+        assert!(std::time::Instant::now() < deadline, "claude never noted");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    send_signal(child.id(), libc::SIGKILL);
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+    let link = w.target_folder(&w.proj).join(format!("{ID}.jsonl"));
+    let claude_pid: u32 = values(&w.runs()[0], "PID")[0].parse().unwrap();
+
+    // It got SIGTERM, ignored it and runs on: the link must stay.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while values(&w.runs()[0], "SIG").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no SIGTERM reached claude"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let report = reap(&w.b, &w.state, false).unwrap();
+    assert!(report.is_empty(), "{report}");
+    assert!(fs::symlink_metadata(&link).is_ok());
+
+    send_signal(claude_pid, libc::SIGKILL);
+    wait_gone(claude_pid, "stubborn claude");
+    let report = reap(&w.b, &w.state, false).unwrap();
+    assert!(report.to_string().contains("removed link"), "{report}");
+    assert!(fs::symlink_metadata(&link).is_err());
+    assert_eq!(w.ledger_len(), 0);
 }
 
 #[test]
@@ -201,18 +246,25 @@ fn bin_sigkill_then_reap_dry_run_then_reap() {
     let (w, index, original) = world_with_index();
     let before = w.predecessor_snapshot();
     let claude = w.standin(&Standin::default());
-    let out = seance_bin(&w, &claude)
+    let killed = seance_bin(&w, &claude)
         .args(["--talk", ID, "-p", "q"])
         .env("SEANCE_TEST_FAULT", "after-spawn")
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let killed_pid = killed.id();
+    let out = killed.wait_with_output().unwrap();
     assert_eq!(out.status.signal(), Some(libc::SIGKILL));
     let link = w.target_folder(&w.proj).join(format!("{ID}.jsonl"));
     assert!(fs::symlink_metadata(&link).is_ok());
-    for run in w.runs() {
-        let pid: u32 = values(&run, "PID")[0].parse().unwrap();
-        while seance::ledger::ProcId::of(pid).is_some() {
-            std::thread::sleep(std::time::Duration::from_millis(10));
+    // claude dies with its seance (it may not even have logged yet): wait for the
+    // claude the ledger noted.
+    for rec in seance::ledger::read_unlocked(&w.state).unwrap().links {
+        for owner in rec.owners {
+            if let Some(c) = owner.claude {
+                wait_gone(c.pid, "claude of a killed seance");
+            }
         }
     }
 
@@ -229,6 +281,10 @@ fn bin_sigkill_then_reap_dry_run_then_reap() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(stdout.contains("removed link"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("owner pid {killed_pid} gone")),
+        "the report names the dead seance: {stdout}"
+    );
     assert!(fs::symlink_metadata(&link).is_err());
     assert_eq!(fs::read_to_string(&index).unwrap(), original);
     assert_eq!(w.predecessor_snapshot(), before);

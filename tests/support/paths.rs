@@ -5,49 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The project folder Claude Code 2.1.197 uses for `cwd` (which must already be
-/// symlink-free): every UTF-16 unit outside `[A-Za-z0-9]` becomes `-`; a result over 200
-/// characters is cut to 200 and gets `-` plus the base-36 absolute value of the Java
-/// `String.hashCode` of the whole path appended.
-pub fn project_folder_name(cwd: &Path) -> String {
-    let text = cwd.to_str().expect("test paths are UTF-8");
-    let units: Vec<u16> = text.encode_utf16().collect();
-    let name: String = units
-        .iter()
-        .map(|&u| {
-            if u < 128 && (u as u8).is_ascii_alphanumeric() {
-                u as u8 as char
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if name.len() <= 200 {
-        return name;
-    }
-    let mut hash: i32 = 0;
-    for &u in &units {
-        hash = hash.wrapping_mul(31).wrapping_add(i32::from(u));
-    }
-    format!(
-        "{}-{}",
-        &name[..200],
-        base36(i64::from(hash).unsigned_abs())
-    )
-}
+#[path = "../common/folder_name.rs"]
+mod folder_name;
 
-fn base36(mut n: u64) -> String {
-    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    if n == 0 {
-        return "0".to_string();
-    }
-    let mut out = Vec::new();
-    while n > 0 {
-        out.push(DIGITS[(n % 36) as usize]);
-        n /= 36;
-    }
-    out.reverse();
-    String::from_utf8(out).expect("ascii digits")
+/// The project folder Claude Code uses for `cwd` (which must already be symlink-free).
+pub fn project_folder_name(cwd: &Path) -> String {
+    folder_name::reference_folder_name(cwd.to_str().expect("test paths are UTF-8"))
 }
 
 /// One entry of a [`snapshot`].

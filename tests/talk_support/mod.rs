@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+#[path = "../common/folder_name.rs"]
+mod folder_name;
+pub use folder_name::reference_folder_name;
+
 pub const ID: &str = "46621448-3caa-4bbb-8ccc-123456789abc";
 
 /// Environment variable telling the child-entry test which plan to run.
@@ -27,41 +31,6 @@ pub fn fixture(name: &str, vars: &[(&str, &str)]) -> String {
         text = text.replace(&format!("{{{k}}}"), v);
     }
     text
-}
-
-/// Claude Code's folder name, written independently of `seance::folder` (a plain
-/// per-char loop) so the tests check the library against a second reading of the rule.
-pub fn reference_folder_name(path: &str) -> String {
-    let mut out = String::new();
-    for c in path.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else {
-            for _ in 0..c.len_utf16() {
-                out.push('-');
-            }
-        }
-    }
-    if out.len() > 200 {
-        let mut h: i32 = 0;
-        for u in path.encode_utf16() {
-            h = h.wrapping_mul(31).wrapping_add(u as i32);
-        }
-        let mut n = (h as i64).unsigned_abs();
-        let mut digits = Vec::new();
-        while n > 0 {
-            digits.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]);
-            n /= 36;
-        }
-        if digits.is_empty() {
-            digits.push(b'0');
-        }
-        digits.reverse();
-        out.truncate(200);
-        out.push('-');
-        out.push_str(std::str::from_utf8(&digits).unwrap());
-    }
-    out
 }
 
 /// How the stand-in claude behaves.
