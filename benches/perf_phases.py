@@ -14,7 +14,7 @@ import sys
 # (phase, substrings of a frame), checked innermost-first per stack; the first phase
 # with a matching frame anywhere in the stack wins, in this priority order.
 PHASES = [
-    ("cache load (read+parse JSON)", ["cache::Cache::load"]),
+    ("cache load (read+decode)", ["cache::Cache::load"]),
     ("cache save (serialize+write+fsync)", ["cache::save"]),
     ("transcript head/tail read+parse", ["transcript::read_meta"]),
     ("index files", ["index::read_index"]),

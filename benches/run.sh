@@ -15,7 +15,9 @@
 #   SKIP_BIG=1 SKIP_TALK=1   leave out the 10x corpus / the talk section
 #   SKIP_LISTING=1           only the talk section (on the base corpus)
 #   SCALE_SESSIONS="5000 10000"  smaller corpora timed too, to check cost is linear in N
+#   QUIET_MAX=180            seconds to wait for idle CPUs before each timed block
 #   SEANCE_BENCH_CLAUDE      path to the real claude binary for the talk section
+#                            (default: the test suite's npm install, else claude on PATH)
 #   BENCH_OUT                results directory
 set -euo pipefail
 
@@ -32,7 +34,10 @@ BIG_SESSIONS=${BIG_SESSIONS:-$SESSIONS}
 CORPUS_DIR=${CORPUS_DIR:-$repo/target/corpus}
 RUNS=${RUNS:-10}
 OUT=${BENCH_OUT:-$repo/target/bench-results/$(date -u +%Y%m%dT%H%M%SZ)}
-CLAUDE_BIN=${SEANCE_BENCH_CLAUDE:-/root/.cache/seance-claude/node_modules/@anthropic-ai/claude-code/bin/claude.exe}
+CLAUDE_BIN=${SEANCE_BENCH_CLAUDE:-$HOME/.cache/seance-claude/node_modules/@anthropic-ai/claude-code/bin/claude.exe}
+if [[ ! -x $CLAUDE_BIN ]] && command -v claude >/dev/null; then
+    CLAUDE_BIN=$(command -v claude)
+fi
 
 log() { printf '\n== %s\n' "$*" >&2; }
 
