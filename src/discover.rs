@@ -20,7 +20,7 @@ use crate::cache::{Cache, CacheKey};
 use crate::events::{Events, read_events};
 use crate::index::{INDEX_FILE, IndexEntry, read_index};
 use crate::timefmt::to_rfc3339;
-use crate::transcript::{TitleKind, TranscriptMeta, read_meta};
+use crate::transcript::{TitleKind, TranscriptMeta, read_meta_with};
 
 /// Problems met while scanning, grouped by kind. A broken file among thousands is a
 /// warning, never a failure: the listing goes on and shows every good session.
@@ -352,9 +352,9 @@ pub fn scan(opts: ScanOptions) -> Catalog {
     let metas: Vec<(io::Result<TranscriptMeta>, bool)> = found
         .par_iter()
         .zip(cached.into_par_iter())
-        .map(|(f, hit)| match hit {
+        .map_init(Vec::new, |buf, (f, hit)| match hit {
             Some(m) => (Ok(m), false),
-            None => (read_meta(&f.path, f.size), true),
+            None => (read_meta_with(&f.path, f.size, buf), true),
         })
         .collect();
     let fresh = metas.iter().filter(|(_, fresh)| *fresh).count();

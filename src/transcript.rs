@@ -79,22 +79,31 @@ pub struct TranscriptMeta {
 /// Errors: only I/O errors opening or reading the file. Content that is not JSON is
 /// skipped; a head with no JSON object line at all sets [`TranscriptMeta::corrupt`].
 pub fn read_meta(path: &Path, size: u64) -> io::Result<TranscriptMeta> {
+    read_meta_with(path, size, &mut Vec::new())
+}
+
+/// [`read_meta`] reading through `buf`, a buffer the caller keeps between calls so a
+/// scan of thousands of files allocates once per thread; its contents on return are
+/// unspecified.
+///
+/// Errors: as [`read_meta`].
+pub fn read_meta_with(path: &Path, size: u64, buf: &mut Vec<u8>) -> io::Result<TranscriptMeta> {
     let mut file = File::open(path)?;
     let mut meta = TranscriptMeta::default();
     let mut titles = Titles::default();
+    buf.clear();
     if size <= 2 * WINDOW {
-        let mut buf = Vec::with_capacity(size as usize);
-        file.take(2 * WINDOW).read_to_end(&mut buf)?;
-        scan_head(&buf, true, &mut meta);
-        scan_tail(&buf, true, &mut meta, &mut titles);
+        file.take(2 * WINDOW).read_to_end(buf)?;
+        scan_head(buf, true, &mut meta);
+        scan_tail(buf, true, &mut meta, &mut titles);
     } else {
-        let mut buf = vec![0; WINDOW as usize];
-        file.read_exact(&mut buf)?;
-        scan_head(&buf, false, &mut meta);
+        buf.resize(WINDOW as usize, 0);
+        file.read_exact(buf)?;
+        scan_head(buf, false, &mut meta);
         file.seek(SeekFrom::Start(size - WINDOW))?;
-        let n = read_full(&mut file, &mut buf)?;
+        let n = read_full(&mut file, buf)?;
         buf.truncate(n);
-        scan_tail(&buf, false, &mut meta, &mut titles);
+        scan_tail(buf, false, &mut meta, &mut titles);
     }
     if meta.first_timestamp.is_none() {
         meta.first_timestamp = meta.last_timestamp;
