@@ -236,10 +236,10 @@ pub fn collect(src: &Sources, warnings: &mut Warnings) -> Vec<Account> {
             .iter_mut()
             .find(|a| a.canonical == canonical || (projects.is_some() && a.projects == projects));
         if let Some(existing) = same {
-            if let Some(h) = handle {
-                if existing.origin != Origin::Town {
-                    existing.name = h;
-                }
+            if let Some(h) = handle
+                && existing.origin != Origin::Town
+            {
+                existing.name = h;
             }
             existing.current |= current;
             continue;

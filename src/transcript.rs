@@ -23,6 +23,10 @@ use crate::timefmt::parse_timestamp;
 /// Bytes read from each end of a transcript (64 KiB, as Claude Code's own picker does).
 pub const WINDOW: u64 = 64 * 1024;
 
+/// Bytes of the head read first (16 KiB): cwd and first prompt are almost always in
+/// the first records; the full [`WINDOW`] is read only when they are not.
+const FIRST_HEAD: u64 = 16 * 1024;
+
 /// First prompts and titles are cut to this many characters.
 pub const MAX_TEXT_CHARS: usize = 400;
 
@@ -74,7 +78,8 @@ pub struct TranscriptMeta {
 }
 
 /// Reads the metadata of the transcript at `path`, whose size is `size` bytes. Reads at
-/// most [`WINDOW`] bytes from the start and [`WINDOW`] from the end.
+/// most [`WINDOW`] bytes from the start (16 KiB first, the rest only when needed) and
+/// [`WINDOW`] from the end; a file of at most 80 KiB is read whole, once.
 ///
 /// Errors: only I/O errors opening or reading the file. Content that is not JSON is
 /// skipped; a head with no JSON object line at all sets [`TranscriptMeta::corrupt`].
@@ -92,14 +97,24 @@ pub fn read_meta_with(path: &Path, size: u64, buf: &mut Vec<u8>) -> io::Result<T
     let mut meta = TranscriptMeta::default();
     let mut titles = Titles::default();
     buf.clear();
-    if size <= 2 * WINDOW {
-        file.take(2 * WINDOW).read_to_end(buf)?;
+    if size <= WINDOW + FIRST_HEAD {
+        file.take(WINDOW + FIRST_HEAD).read_to_end(buf)?;
         scan_head(buf, true, &mut meta);
         scan_tail(buf, true, &mut meta, &mut titles);
     } else {
-        buf.resize(WINDOW as usize, 0);
+        // The head scan stops at the record that completes cwd and first prompt, so when
+        // a short head holds both, the full window would give the same answer.
+        buf.resize(FIRST_HEAD as usize, 0);
         file.read_exact(buf)?;
         scan_head(buf, false, &mut meta);
+        if meta.cwd.is_none() || meta.first_prompt.is_none() {
+            meta = TranscriptMeta::default();
+            buf.resize(WINDOW as usize, 0);
+            file.seek(SeekFrom::Start(0))?;
+            file.read_exact(buf)?;
+            scan_head(buf, false, &mut meta);
+        }
+        buf.resize(WINDOW as usize, 0);
         file.seek(SeekFrom::Start(size - WINDOW))?;
         let n = read_full(&mut file, buf)?;
         buf.truncate(n);
@@ -243,11 +258,9 @@ fn scan_head(buf: &[u8], whole: bool, meta: &mut TranscriptMeta) {
         }
         // The first record carrying a `gitBranch` key decides it: outside git it is
         // empty, and later records should not be searched for one.
-        if !branch_decided {
-            if let Some(b) = r.git_branch {
-                branch_decided = true;
-                meta.git_branch = Some(b.into_owned()).filter(|b| !b.is_empty());
-            }
+        if !branch_decided && let Some(b) = r.git_branch {
+            branch_decided = true;
+            meta.git_branch = Some(b.into_owned()).filter(|b| !b.is_empty());
         }
         if meta.first_timestamp.is_none() {
             meta.first_timestamp = r.timestamp.as_deref().and_then(parse_timestamp);
@@ -462,13 +475,12 @@ fn scan_tail(buf: &[u8], whole: bool, meta: &mut TranscriptMeta, titles: &mut Ti
     while end > 0 && titles.missing_any() {
         let start = memchr::memrchr(b'\n', &region[..end]).map_or(0, |i| i + 1);
         let line = region[start..end].trim_ascii();
-        if let Some(rest) = line.strip_prefix(b"{\"type\":\"") {
-            if let Some(rec) = TITLE_RECORDS
+        if let Some(rest) = line.strip_prefix(b"{\"type\":\"")
+            && let Some(rec) = TITLE_RECORDS
                 .iter()
                 .find(|r| rest.starts_with(r.ty.as_bytes()) && rest.get(r.ty.len()) == Some(&b'"'))
-            {
-                titles.take(rec, line);
-            }
+        {
+            titles.take(rec, line);
         }
         if start == 0 {
             break;

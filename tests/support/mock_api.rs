@@ -182,10 +182,11 @@ pub fn markers_in(text: &str) -> Vec<String> {
                     .iter()
                     .take_while(|b| b.is_ascii_digit())
                     .count();
-            if end > start && end - start <= 18 {
-                if let Ok(n) = text[start..end].parse::<u64>() {
-                    numbers.push(n);
-                }
+            if end > start
+                && end - start <= 18
+                && let Ok(n) = text[start..end].parse::<u64>()
+            {
+                numbers.push(n);
             }
             i = end.max(i + 1);
         } else {
