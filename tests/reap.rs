@@ -22,11 +22,7 @@ fn child_entry() {
 /// checked; returns it with the index path and its original text.
 fn world_with_index() -> (World, std::path::PathBuf, String) {
     let w = World::new("proj");
-    let folder = w.target_folder(&w.proj);
-    fs::create_dir_all(&folder).unwrap();
-    let index = folder.join("sessions-index.json");
-    let original = fixture("target-index.json", &[("RUN", w.proj.to_str().unwrap())]);
-    fs::write(&index, &original).unwrap();
+    let (index, original) = w.write_target_index();
     (w, index, original)
 }
 

@@ -179,11 +179,7 @@ fn long_and_non_ascii_paths_use_claudes_folder_name() {
 #[test]
 fn existing_index_is_patched_and_restored_byte_for_byte() {
     let w = World::new("proj");
-    let folder = w.target_folder(&w.proj);
-    fs::create_dir_all(&folder).unwrap();
-    let index = folder.join("sessions-index.json");
-    let original = fixture("target-index.json", &[("RUN", w.proj.to_str().unwrap())]);
-    fs::write(&index, &original).unwrap();
+    let (index, original) = w.write_target_index();
     fs::set_permissions(&index, fs::Permissions::from_mode(0o640)).unwrap();
     let claude = w.standin(&Standin::default());
     let out = run_talk(&w, ENTRY, &w.plan(&claude), &w.cur);
@@ -209,17 +205,16 @@ fn existing_index_is_patched_and_restored_byte_for_byte() {
         fs::metadata(&index).unwrap().permissions().mode() & 0o777,
         0o640
     );
-    assert!(folder.is_dir(), "a folder seance did not create stays");
+    assert!(
+        index.parent().unwrap().is_dir(),
+        "a folder seance did not create stays"
+    );
 }
 
 #[test]
 fn index_changed_by_someone_else_loses_only_our_entry() {
     let w = World::new("proj");
-    let folder = w.target_folder(&w.proj);
-    fs::create_dir_all(&folder).unwrap();
-    let index = folder.join("sessions-index.json");
-    let original = fixture("target-index.json", &[("RUN", w.proj.to_str().unwrap())]);
-    fs::write(&index, &original).unwrap();
+    let (index, original) = w.write_target_index();
     let claude = w.standin(&Standin {
         during: format!(
             "sed -i 's/\"topLevelUnknown\":true/\"topLevelUnknown\":true,\"foreign\":1/' '{}'",
@@ -541,11 +536,7 @@ fn many_concurrent_talks_with_a_foreign_index_writer() {
     const TALKS: usize = 8;
     let w = World::new("proj");
     let before = w.predecessor_snapshot();
-    let folder = w.target_folder(&w.proj);
-    fs::create_dir_all(&folder).unwrap();
-    let index = folder.join("sessions-index.json");
-    let original = fixture("target-index.json", &[("RUN", w.proj.to_str().unwrap())]);
-    fs::write(&index, &original).unwrap();
+    let (index, _) = w.write_target_index();
 
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {

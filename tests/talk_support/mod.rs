@@ -292,6 +292,17 @@ exit {exit}
     }
 
     /// The ledger's records (empty when no ledger file).
+    /// Writes `fixtures/talk/target-index.json` as the target folder's index (creating
+    /// the folder), so "restored byte for byte" can be checked; returns its path and text.
+    pub fn write_target_index(&self) -> (PathBuf, String) {
+        let folder = self.target_folder(&self.proj);
+        fs::create_dir_all(&folder).unwrap();
+        let index = folder.join("sessions-index.json");
+        let original = fixture("target-index.json", &[("RUN", self.proj.to_str().unwrap())]);
+        fs::write(&index, &original).unwrap();
+        (index, original)
+    }
+
     pub fn ledger_len(&self) -> usize {
         seance::ledger::read_unlocked(&self.state)
             .unwrap()
@@ -380,24 +391,13 @@ pub fn spawn_talk(
     cwd: &Path,
     env: &[(&str, &str)],
 ) -> Child {
-    let plan_file = w.root.join(format!("plan-{}.json", rand_suffix()));
-    fs::write(&plan_file, serde_json::to_vec(plan).unwrap()).unwrap();
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        entry_test,
-        "--exact",
-        "--nocapture",
-        "--test-threads=1",
-        "-q",
-    ])
-    .current_dir(cwd)
-    .env(CHILD_PLAN_ENV, &plan_file)
-    .env("CLAUDECODE", "1")
-    .env("CLAUDE_CODE_ENTRYPOINT", "cli")
-    .env_remove("SEANCE_TEST_FAULT")
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    let mut cmd = talk_child_command(w, entry_test, plan, cwd);
+    cmd.env("CLAUDECODE", "1")
+        .env("CLAUDE_CODE_ENTRYPOINT", "cli")
+        .env_remove("SEANCE_TEST_FAULT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -475,6 +475,12 @@ pub fn spawn_talk_in_pty(
     entry_test: &str,
     plan: &PlanSpec,
 ) -> Option<(Child, fs::File)> {
+    spawn_in_pty(talk_child_command(w, entry_test, plan, &w.cur))
+}
+
+/// This test binary re-run with only `entry_test`, in `cwd`, told (through a plan file
+/// under the world's root) which talk to run.
+fn talk_child_command(w: &World, entry_test: &str, plan: &PlanSpec, cwd: &Path) -> Command {
     let plan_file = w.root.join(format!("plan-{}.json", rand_suffix()));
     fs::write(&plan_file, serde_json::to_vec(plan).unwrap()).unwrap();
     let mut cmd = Command::new(std::env::current_exe().unwrap());
@@ -485,9 +491,9 @@ pub fn spawn_talk_in_pty(
         "--test-threads=1",
         "-q",
     ])
-    .current_dir(&w.cur)
+    .current_dir(cwd)
     .env(CHILD_PLAN_ENV, &plan_file);
-    spawn_in_pty(cmd)
+    cmd
 }
 
 /// Starts `cmd` on a fresh pseudo-terminal, as its session leader with the terminal as
