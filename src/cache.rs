@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -144,18 +143,18 @@ fn mtime_ns(mtime: Option<SystemTime>) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// Writes a cache holding exactly `rows` to `path`, creating its directory (0700), via
-/// a temp file in the same directory, `sync_all` and a rename. Paths that are not UTF-8
-/// are left out.
+/// Writes a cache holding exactly `rows` to `path`, creating its directory (0700), with
+/// [`crate::atomic::write_atomic`] (temp file in the same directory, `sync_all`, rename;
+/// 0600 for a new file). Paths that are not UTF-8 are left out.
 ///
-/// Errors: I/O errors creating the directory or writing/renaming the file; the old file
+/// Errors: creating the directory, encoding, or writing/renaming the file; the old file
 /// is then untouched and the temp file removed.
 pub fn save<'a>(
     path: &Path,
     rows: impl Iterator<Item = (CacheKey, &'a TranscriptMeta)>,
-) -> std::io::Result<()> {
+) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    create_private_dir(dir)?;
+    crate::atomic::create_private_dir_all(dir)?;
     let keys_and_metas: Vec<(CacheKey, &TranscriptMeta)> = rows.collect();
     let rows: Vec<RowRef> = keys_and_metas
         .iter()
@@ -168,24 +167,21 @@ pub fn save<'a>(
             })
         })
         .collect();
-    remove_stale_temps(dir);
-    let body = postcard::to_stdvec(&(VERSION, rows)).map_err(std::io::Error::other)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".transcripts-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    tmp.write_all(MAGIC)?;
-    tmp.write_all(&crc32fast::hash(&body).to_le_bytes())?;
-    tmp.write_all(&body)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    remove_stale_temps(path);
+    // Magic, then room for the checksum, then the body, in one buffer.
+    let mut bytes = MAGIC.to_vec();
+    bytes.extend_from_slice(&[0; 4]);
+    let mut bytes = postcard::to_extend(&(VERSION, rows), bytes)?;
+    let crc = crc32fast::hash(&bytes[MAGIC.len() + 4..]);
+    bytes[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&crc.to_le_bytes());
+    crate::atomic::write_atomic(path, &bytes)
 }
 
-/// Removes temp files of [`save`] older than ten minutes: left by a seance killed
-/// mid-write. A younger one may be another seance's write in progress (the cache takes
-/// no lock: losing a race only costs speed), so it is left alone.
-fn remove_stale_temps(dir: &Path) {
+/// Removes temp files that a [`save`] of `path` left more than ten minutes ago: a seance
+/// killed mid-write. A younger one may be another seance's write in progress (the cache
+/// takes no lock: losing a race only costs speed), so it is left alone.
+fn remove_stale_temps(path: &Path) {
+    let Some(dir) = path.parent() else { return };
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -194,7 +190,7 @@ fn remove_stale_temps(dir: &Path) {
         let name = e.file_name();
         let ours = name
             .to_str()
-            .is_some_and(|n| n.starts_with(".transcripts-") && n.ends_with(".tmp"));
+            .is_some_and(|n| crate::atomic::is_temp_for(path, n));
         let old = e
             .metadata()
             .and_then(|m| m.modified())
@@ -203,14 +199,6 @@ fn remove_stale_temps(dir: &Path) {
             let _ = fs::remove_file(e.path());
         }
     }
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
 }
 
 #[cfg(test)]

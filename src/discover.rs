@@ -364,7 +364,7 @@ pub fn scan(opts: ScanOptions) -> Catalog {
             Some((CacheKey::new(&f.path, f.size, f.mtime), m.as_ref().ok()?))
         });
         if let Err(e) = crate::cache::save(path, rows) {
-            cache_error = Some(format!("cannot write cache {}: {e}", path.display()));
+            cache_error = Some(format!("cannot write cache {}: {e:#}", path.display()));
         }
     }
 
