@@ -35,6 +35,18 @@ fn wait_gone(pid: u32, what: &str) {
     }
 }
 
+/// Waits until every claude the ledger noted is gone: a killed seance's claude dies
+/// with it, possibly before its stand-in logged anything.
+fn wait_noted_claudes_gone(w: &World) {
+    for rec in seance::ledger::read_unlocked(&w.state).unwrap().links {
+        for owner in rec.owners {
+            if let Some(c) = owner.claude {
+                wait_gone(c.pid, "claude of a killed seance");
+            }
+        }
+    }
+}
+
 #[test]
 fn sigkill_ends_claude_too_and_reap_removes_what_was_left() {
     let (w, index, original) = world_with_index();
@@ -150,13 +162,9 @@ fn every_fault_point_is_reaped_back_to_the_start() {
                 "{point}: {}",
                 text(&out.stderr)
             );
-            // The stand-in (if it ran) exits at once; wait for it to be gone.
-            for run in w.runs() {
-                let pid: u32 = values(&run, "PID")[0].parse().unwrap();
-                while seance::ledger::ProcId::of(pid).is_some() {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-            }
+            // The stand-in (if it ran) exits at once, or dies with its seance, maybe
+            // before it logged anything: wait for the claude the ledger noted.
+            wait_noted_claudes_gone(&w);
             let report = reap(&w.b, &w.state, false).unwrap();
             let ctx = format!("{point} index={with_index}: {report}");
             assert!(w.target_jsonl().is_empty(), "{ctx}");
@@ -254,15 +262,8 @@ fn bin_sigkill_then_reap_dry_run_then_reap() {
     assert_eq!(out.status.signal(), Some(libc::SIGKILL));
     let link = w.target_folder(&w.proj).join(format!("{ID}.jsonl"));
     assert!(fs::symlink_metadata(&link).is_ok());
-    // claude dies with its seance (it may not even have logged yet): wait for the
-    // claude the ledger noted.
-    for rec in seance::ledger::read_unlocked(&w.state).unwrap().links {
-        for owner in rec.owners {
-            if let Some(c) = owner.claude {
-                wait_gone(c.pid, "claude of a killed seance");
-            }
-        }
-    }
+    // claude dies with its seance (it may not even have logged yet).
+    wait_noted_claudes_gone(&w);
 
     let out = seance_bin(&w, &claude)
         .args(["--reap", "--dry-run"])

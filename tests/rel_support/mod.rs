@@ -219,10 +219,19 @@ echo "ANSWER $ID"
         out
     }
 
-    /// Waits (at most 10 s) until no stand-in that ever logged is still running.
+    /// Waits (at most 10 s) until no stand-in that ever logged, and no claude the
+    /// ledger noted, is still running: a killed seance's claude dies with it, maybe
+    /// before it logged anything.
     pub fn wait_standins_gone(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        for (pid, _) in self.runs() {
+        let noted = seance::ledger::read_unlocked(&self.state())
+            .map(|l| l.links)
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|r| r.owners)
+            .filter_map(|o| o.claude.map(|c| c.pid));
+        let logged = self.runs().into_iter().map(|(pid, _)| pid);
+        for pid in logged.chain(noted) {
             while seance::ledger::ProcId::of(pid).is_some() {
                 assert!(Instant::now() < deadline, "stand-in {pid} did not exit");
                 std::thread::sleep(Duration::from_millis(5));
