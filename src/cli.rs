@@ -147,5 +147,5 @@ pub struct Cli {
 
 /// `--since` is checked while parsing, so a bad value is a usage error (exit 2).
 fn parse_since_arg(s: &str) -> Result<DateTime<Utc>, String> {
-    crate::timefmt::parse_since(s, Utc::now())
+    crate::util::timefmt::parse_since(s, Utc::now())
 }

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
-use crate::accounts::{self, Account, Sources, Town};
 use crate::cli::{Cli, ColorChoice};
-use crate::discover::Warnings;
+use crate::discover::accounts::{self, Account, Sources, Town};
+use crate::discover::warnings::Warnings;
 
 /// Listing filters, all optional and combinable.
 #[derive(Debug, Clone, Default)]
@@ -125,7 +125,7 @@ pub fn resolve(cli: &Cli) -> Result<Config> {
     } else {
         dirs::cache_dir()
             .or_else(|| home.as_ref().map(|h| h.join(".cache")))
-            .map(|d| d.join("seance").join(crate::cache::CACHE_FILE))
+            .map(|d| d.join("seance").join(crate::discover::cache::CACHE_FILE))
     };
     let stdout_tty = std::io::stdout().is_terminal();
     let color = match cli.color {

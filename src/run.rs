@@ -9,8 +9,8 @@ use clap::Parser;
 
 use crate::cli::Cli;
 use crate::config::{self, Config};
+use crate::discover::resolve;
 use crate::discover::{self, ScanOptions};
-use crate::resolve;
 use crate::talk::{self, TalkPlan};
 
 /// Runs seance with the process's arguments and returns the exit code: 0 success,
@@ -48,7 +48,8 @@ fn run(cli: &Cli) -> Result<i32> {
 }
 
 fn reap(cfg: &Config, dry_run: bool) -> Result<i32> {
-    let report = crate::reaper::reap(&cfg.current_account().config_dir, &cfg.state_dir, dry_run)?;
+    let report =
+        crate::link::reaper::reap(&cfg.current_account().config_dir, &cfg.state_dir, dry_run)?;
     let mut out = std::io::stdout().lock();
     if report.is_empty() {
         let _ = writeln!(out, "Nothing to reap.");
@@ -94,7 +95,7 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
         "seance: session {} from account {} ({})",
         session.session_id,
         session.account.as_deref().unwrap_or("?"),
-        crate::sanitize::for_terminal(session.title.as_deref().unwrap_or("untitled"))
+        crate::util::sanitize::for_terminal(session.title.as_deref().unwrap_or("untitled"))
     );
     let plan = TalkPlan {
         session_id: session.session_id.clone(),
@@ -119,12 +120,12 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
 fn owner_index_entry(
     session: &discover::Session,
     transcript: &std::path::Path,
-) -> Option<crate::index_patch::Object> {
+) -> Option<crate::link::index_patch::Object> {
     let index = session.index_file.as_ref()?;
     if index.parent() != transcript.parent() {
         return None;
     }
-    crate::index::raw_entry(index, &session.session_id)
+    crate::discover::index::raw_entry(index, &session.session_id)
         .ok()
         .flatten()
 }

@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
-use crate::folder::project_folder_for;
-use crate::index_patch::Object;
-use crate::ledger::ProcId;
-use crate::linker::{LinkGuard, LinkRequest, LinkState, fault};
-use crate::reaper::reap;
+use crate::link::folder::project_folder_for;
+use crate::link::guard::{LinkGuard, LinkRequest, LinkState, fault};
+use crate::link::index_patch::Object;
+use crate::link::ledger::ProcId;
+use crate::link::reaper::reap;
 
 /// Environment variables that make some claude versions refuse to start nested; never
 /// passed on to claude.
@@ -400,7 +400,7 @@ fn wait_exited_unreaped(pid: u32) {
     }
 }
 
-fn summarize(actions: &[crate::linker::Action]) -> String {
+fn summarize(actions: &[crate::link::guard::Action]) -> String {
     actions
         .iter()
         .map(ToString::to_string)

@@ -224,7 +224,7 @@ fn assert_nothing_torn(s: &Setup, ctx: &str) {
             .unwrap_or_else(|e| panic!("{ctx}: torn index ({e}): {}", text(&bytes)));
         assert!(doc["entries"].is_array(), "{ctx}: {doc}");
     }
-    seance::ledger::read_unlocked(&s.w.state())
+    seance::link::ledger::read_unlocked(&s.w.state())
         .unwrap_or_else(|e| panic!("{ctx}: torn ledger: {e:#}"));
 }
 

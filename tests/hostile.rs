@@ -66,7 +66,7 @@ fn hostile_ids_are_refused_before_any_file_is_touched() {
     let after = snapshot(&w.root, |_| false);
     assert!(after == before, "touched:\n{}", diff(&before, &after));
     // NUL cannot cross argv; the library turns it away too.
-    assert!(seance::resolve::normalize("abcd\0ef").is_err());
+    assert!(seance::discover::resolve::normalize("abcd\0ef").is_err());
 }
 
 #[test]
@@ -659,7 +659,7 @@ proptest! {
     /// after someone else reformats the file meanwhile, the same document (in order).
     #[test]
     fn index_patch_then_undo_is_the_identity(doc in arb_index(), style in 0u8..4, newline in any::<bool>()) {
-        use seance::index_patch::*;
+        use seance::link::index_patch::*;
         let before = layout(&doc, style, newline);
         let entry = entry_for_link(&our_entry(), Path::new("/target/projects/-p/46621448-3caa-4bbb-8ccc-123456789abc.jsonl")).unwrap();
         let AddPlan::Write(after) = plan_add(Some(&before), &entry, "/p") else {
@@ -688,7 +688,7 @@ proptest! {
     /// The same through the file-level API, with locks and atomic writes, on disk.
     #[test]
     fn index_apply_then_undo_on_disk_is_the_identity(doc in arb_index(), style in 0u8..4) {
-        use seance::index_patch::*;
+        use seance::link::index_patch::*;
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join(INDEX_FILE);
         let before = layout(&doc, style, true);
@@ -716,7 +716,7 @@ proptest! {
         ], 1..260),
     ) {
         let path: String = std::iter::once('/').chain(chars).collect();
-        let name = seance::folder::project_folder_name(Path::new(&path));
+        let name = seance::link::folder::project_folder_name(Path::new(&path));
         prop_assert_eq!(&name, &reference_folder_name(&path));
         prop_assert!(name.is_ascii() && !name.contains('/'));
         let units = path.encode_utf16().count();
@@ -760,7 +760,7 @@ proptest! {
             id.chars().take(cut).collect()
         };
         let raw = if upper { raw.to_uppercase() } else { raw };
-        let Ok(prefix) = seance::resolve::normalize(&raw) else {
+        let Ok(prefix) = seance::discover::resolve::normalize(&raw) else {
             // Only non-ids are refused.
             prop_assert!(raw.len() < 4 || raw.bytes().any(|b| !(b.is_ascii_hexdigit() || b == b'-')));
             return Ok(());
@@ -770,17 +770,17 @@ proptest! {
         let mut matching: Vec<String> = ids.iter().filter(|id| starts(id)).map(|id| id.to_ascii_lowercase()).collect();
         matching.sort();
         matching.dedup();
-        match seance::resolve::resolve(&sessions, &prefix, "test") {
+        match seance::discover::resolve::resolve(&sessions, &prefix, "test") {
             Ok(s) => {
                 prop_assert!(starts(&s.session_id), "{} does not start with {}", s.session_id, prefix);
                 prop_assert_eq!(matching.len(), 1, "picked one of {:?}", matching);
             }
-            Err(seance::resolve::ResolveError::Ambiguous { candidates, .. }) => {
+            Err(seance::discover::resolve::ResolveError::Ambiguous { candidates, .. }) => {
                 prop_assert!(matching.len() > 1);
                 prop_assert!(candidates.iter().all(|(id, _, _)| starts(id)));
                 prop_assert_eq!(candidates.len(), matching.len());
             }
-            Err(seance::resolve::ResolveError::NotFound { .. }) => prop_assert!(matching.is_empty()),
+            Err(seance::discover::resolve::ResolveError::NotFound { .. }) => prop_assert!(matching.is_empty()),
             Err(e) => panic!("unexpected {e}"),
         }
     }

@@ -10,8 +10,8 @@ use std::io::Write;
 use serde_json::Value;
 
 use list_support::*;
-use seance::cache::{self, Cache, CacheKey};
-use seance::transcript::TranscriptMeta;
+use seance::discover::cache::{self, Cache, CacheKey};
+use seance::discover::transcript::TranscriptMeta;
 
 fn fixtures(sb: &Sandbox) {
     fixture_transcript(&sb.current, "-a", TITLED, "titled.jsonl");

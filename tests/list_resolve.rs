@@ -1,14 +1,15 @@
 //! Integration tests of the id resolver through the library API
-//! (`seance::resolve::{normalize, resolve}` over `seance::discover::scan`), on real
+//! (`seance::discover::resolve::{normalize, resolve}` over `seance::discover::scan`), on real
 //! trees of accounts built in a temp dir.
 
 mod list_support;
 
 use std::path::{Path, PathBuf};
 
-use seance::accounts::{self, Account, Sources};
-use seance::discover::{self, Catalog, ScanOptions, Warnings};
-use seance::resolve::{ResolveError, normalize, resolve};
+use seance::discover::accounts::{self, Account, Sources};
+use seance::discover::resolve::{ResolveError, normalize, resolve};
+use seance::discover::warnings::Warnings;
+use seance::discover::{self, Catalog, ScanOptions};
 
 use list_support::*;
 

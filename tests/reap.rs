@@ -7,7 +7,7 @@ mod talk_support;
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
 
-use seance::reaper::reap;
+use seance::link::reaper::reap;
 use talk_support::*;
 
 const ENTRY: &str = "child_entry";
@@ -29,7 +29,7 @@ fn world_with_index() -> (World, std::path::PathBuf, String) {
 /// Polls until `pid` is gone (it is not our child), failing after 10 s.
 fn wait_gone(pid: u32, what: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while seance::ledger::ProcId::of(pid).is_some() {
+    while seance::link::ledger::ProcId::of(pid).is_some() {
         assert!(std::time::Instant::now() < deadline, "{what} did not exit");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -38,7 +38,7 @@ fn wait_gone(pid: u32, what: &str) {
 /// Waits until every claude the ledger noted is gone: a killed seance's claude dies
 /// with it, possibly before its stand-in logged anything.
 fn wait_noted_claudes_gone(w: &World) {
-    for rec in seance::ledger::read_unlocked(&w.state).unwrap().links {
+    for rec in seance::link::ledger::read_unlocked(&w.state).unwrap().links {
         for owner in rec.owners {
             if let Some(c) = owner.claude {
                 wait_gone(c.pid, "claude of a killed seance");
@@ -97,7 +97,7 @@ fn a_claude_that_outlives_its_killed_seance_keeps_its_link_until_it_exits() {
     w.wait_ready(1);
     // Kill seance only once the ledger knows its claude.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !seance::ledger::read_unlocked(&w.state)
+    while !seance::link::ledger::read_unlocked(&w.state)
         .unwrap()
         .links
         .iter()

@@ -331,7 +331,7 @@ fn index_lock_timeout_exits_1_naming_the_lock_and_links_nothing() {
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let lock2 = lock.clone();
     let holder = std::thread::spawn(move || {
-        seance::lock::with_lock(&lock2, Duration::from_secs(1), || {
+        seance::link::lock::with_lock(&lock2, Duration::from_secs(1), || {
             held_tx.send(()).unwrap();
             done_rx.recv().unwrap();
             Ok(())
@@ -406,7 +406,7 @@ fn signal_during_setup_never_starts_claude() {
     let (held_tx, held_rx) = std::sync::mpsc::channel();
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let holder = std::thread::spawn(move || {
-        seance::lock::with_lock(&lock, Duration::from_secs(1), || {
+        seance::link::lock::with_lock(&lock, Duration::from_secs(1), || {
             held_tx.send(()).unwrap();
             done_rx.recv().unwrap();
             Ok(())
@@ -545,8 +545,8 @@ fn many_concurrent_talks_with_a_foreign_index_writer() {
             let mut n = 0;
             let mut max_ours = 0;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let lock = seance::lock::lock_path_for(&index);
-                seance::lock::with_lock(&lock, Duration::from_secs(5), || {
+                let lock = seance::link::lock::lock_path_for(&index);
+                seance::link::lock::with_lock(&lock, Duration::from_secs(5), || {
                     let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&index)?)?;
                     let entries = doc["entries"].as_array_mut().unwrap();
                     let ours = entries.iter().filter(|e| e["sessionId"] == ID).count();
@@ -554,7 +554,7 @@ fn many_concurrent_talks_with_a_foreign_index_writer() {
                     entries.push(
                         serde_json::json!({"sessionId": format!("foreign-{n}"), "fullPath": "/f"}),
                     );
-                    seance::atomic::write_atomic(&index, &serde_json::to_vec(&doc)?)?;
+                    seance::util::atomic::write_atomic(&index, &serde_json::to_vec(&doc)?)?;
                     Ok(())
                 })
                 .unwrap();

@@ -1,4 +1,4 @@
-//! Claude Code's project-folder naming, written out independently of `seance::folder`
+//! Claude Code's project-folder naming, written out independently of `seance::link::folder`
 //! (a plain loop over UTF-16 units) so tests check the library against a second reading
 //! of the rule, and can say where a link or fork must land. Included by each test support
 //! module with `#[path]`.

@@ -75,7 +75,7 @@ impl Sandbox {
     pub fn cache_file(&self) -> PathBuf {
         self.cache_home
             .join("seance")
-            .join(seance::cache::CACHE_FILE)
+            .join(seance::discover::cache::CACHE_FILE)
     }
 
     /// `seance` with the sandbox's environment and nothing of the real machine's.

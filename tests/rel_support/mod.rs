@@ -224,7 +224,7 @@ echo "ANSWER $ID"
     /// before it logged anything.
     pub fn wait_standins_gone(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        let noted = seance::ledger::read_unlocked(&self.state())
+        let noted = seance::link::ledger::read_unlocked(&self.state())
             .map(|l| l.links)
             .unwrap_or_default()
             .into_iter()
@@ -232,7 +232,7 @@ echo "ANSWER $ID"
             .filter_map(|o| o.claude.map(|c| c.pid));
         let logged = self.runs().into_iter().map(|(pid, _)| pid);
         for pid in logged.chain(noted) {
-            while seance::ledger::ProcId::of(pid).is_some() {
+            while seance::link::ledger::ProcId::of(pid).is_some() {
                 assert!(Instant::now() < deadline, "stand-in {pid} did not exit");
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -241,7 +241,7 @@ echo "ANSWER $ID"
 
     /// The ledger's record count; panics if the ledger does not parse.
     pub fn ledger_len(&self) -> usize {
-        seance::ledger::read_unlocked(&self.state())
+        seance::link::ledger::read_unlocked(&self.state())
             .expect("the ledger always parses")
             .links
             .len()

@@ -304,7 +304,7 @@ exit {exit}
     }
 
     pub fn ledger_len(&self) -> usize {
-        seance::ledger::read_unlocked(&self.state)
+        seance::link::ledger::read_unlocked(&self.state)
             .unwrap()
             .links
             .len()

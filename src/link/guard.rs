@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::atomic::{create_private_dir_all, sync_dir};
-use crate::index_patch::{self, INDEX_FILE, Object, UndoOutcome};
-use crate::ledger::{self, LedgerTxn, LinkRecord, Owner, ProcId};
-use crate::lock::{INDEX_LOCK_TIMEOUT, lock_path_for, remove_lock_file};
+use crate::link::index_patch::{self, INDEX_FILE, Object, UndoOutcome};
+use crate::link::ledger::{self, LedgerTxn, LinkRecord, Owner, ProcId};
+use crate::link::lock::{INDEX_LOCK_TIMEOUT, lock_path_for, remove_lock_file};
+use crate::util::atomic::{create_private_dir_all, sync_dir};
 
 /// Environment variable that makes seance kill itself with SIGKILL at a named point, so
 /// tests can check that the reaper cleans up after a crash anywhere. Points:
@@ -162,8 +162,8 @@ pub fn undo_record(rec: &LinkRecord, dry_run: bool) -> Result<Vec<Action>> {
         let lock = lock_path_for(&index);
         if !dry_run && rec.folder.is_dir() {
             // A talk killed mid-write leaves the index's temp file; it is ours to remove.
-            for p in crate::lock::with_lock(&lock, INDEX_LOCK_TIMEOUT, || {
-                crate::atomic::remove_orphan_temps(&index)
+            for p in crate::link::lock::with_lock(&lock, INDEX_LOCK_TIMEOUT, || {
+                crate::util::atomic::remove_orphan_temps(&index)
             })? {
                 done.push(action(
                     ActionKind::RemovedTemp,
@@ -282,7 +282,7 @@ impl LinkGuard {
     /// an entry for the session.
     ///
     /// Errors: a foreign entry at the link path, lock timeouts (ledger 30 s, index 5 s,
-    /// typed [`crate::lock::LockTimeout`]), I/O errors naming paths. On error, whatever
+    /// typed [`crate::link::lock::LockTimeout`]), I/O errors naming paths. On error, whatever
     /// was done is undone before returning.
     pub fn establish(req: &LinkRequest<'_>, state_dir: &Path) -> Result<LinkGuard> {
         let mut guard = LinkGuard {
@@ -497,7 +497,7 @@ impl LinkGuard {
             Err(e) => match (&self.shadow, &self.state) {
                 // The ledger is unusable but we made this link alone: undo it from memory.
                 (Some(rec), LinkState::Made | LinkState::Pending)
-                    if e.downcast_ref::<crate::lock::LockTimeout>().is_none() =>
+                    if e.downcast_ref::<crate::link::lock::LockTimeout>().is_none() =>
                 {
                     eprintln!("seance: warning: {e:#}; undoing from memory");
                     undo_record(rec, false)
@@ -733,7 +733,7 @@ mod tests {
         let (rel_tx, rel_rx) = std::sync::mpsc::channel::<()>();
         let l2 = lock.clone();
         let holder = std::thread::spawn(move || {
-            crate::lock::with_lock(&l2, std::time::Duration::from_secs(1), || {
+            crate::link::lock::with_lock(&l2, std::time::Duration::from_secs(1), || {
                 tx.send(()).unwrap();
                 rel_rx.recv().unwrap();
                 Ok(())
@@ -742,7 +742,10 @@ mod tests {
         });
         rx.recv().unwrap();
         let err = LinkGuard::establish(&req(&f, true), &f.state).unwrap_err();
-        assert!(err.downcast_ref::<crate::lock::LockTimeout>().is_some());
+        assert!(
+            err.downcast_ref::<crate::link::lock::LockTimeout>()
+                .is_some()
+        );
         assert!(format!("{err:#}").contains("sessions-index.json.lock"));
         rel_tx.send(()).unwrap();
         holder.join().unwrap();

@@ -14,9 +14,9 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::atomic::remove_orphan_temps;
-use crate::atomic::write_atomic;
-use crate::lock::{lock_path_for, with_lock};
+use crate::link::lock::{lock_path_for, with_lock};
+use crate::util::atomic::remove_orphan_temps;
+use crate::util::atomic::write_atomic;
 
 /// File name of the legacy per-folder index.
 pub const INDEX_FILE: &str = "sessions-index.json";
@@ -192,7 +192,7 @@ pub fn plan_undo(current: Option<&[u8]>, patch: &IndexPatch) -> UndoPlan {
 /// Returns `Ok(None)` when nothing was written (entry already present, or the file is
 /// not an index seance understands: a warning naming it goes to stderr).
 ///
-/// Errors: lock timeout ([`crate::lock::LockTimeout`]), I/O errors naming the path, or
+/// Errors: lock timeout ([`crate::link::lock::LockTimeout`]), I/O errors naming the path, or
 /// `record`'s error. The folder of `index_path` must exist.
 pub fn apply(
     index_path: &Path,

@@ -35,7 +35,7 @@ fn list(c: &[(String, Option<String>, Option<String>)]) -> String {
             format!(
                 "  {id}  {}  {}",
                 acct.as_deref().unwrap_or("-"),
-                crate::sanitize::for_terminal(title.as_deref().unwrap_or(""))
+                crate::util::sanitize::for_terminal(title.as_deref().unwrap_or(""))
             )
         })
         .collect::<Vec<_>>()
@@ -61,7 +61,7 @@ pub fn normalize(input: &str) -> Result<String, ResolveError> {
     if !ok {
         let shown: String = input.chars().take(60).collect();
         return Err(ResolveError::Invalid(
-            crate::sanitize::for_terminal(&shown).into_owned(),
+            crate::util::sanitize::for_terminal(&shown).into_owned(),
         ));
     }
     Ok(t.to_ascii_lowercase())

@@ -1,4 +1,4 @@
-//! Listing output: a table that fits the terminal, or JSON for scripts.
+//! The listing as a table that fits the terminal.
 //!
 //! Text that came from files (titles, prompts, paths) is untrusted and goes through
 //! `sanitize` before reaching a terminal; JSON carries the raw values.
@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use console::{Style, measure_text_width, pad_str, truncate_str};
 
 use crate::discover::Session;
-use crate::sanitize::for_terminal;
-use crate::timefmt::{age, short};
+use crate::util::sanitize::for_terminal;
+use crate::util::timefmt::{age, short};
 
 /// How to draw the table, decided once by the caller.
 #[derive(Debug, Clone)]
@@ -24,25 +24,6 @@ pub struct TableStyle {
     pub home: Option<std::path::PathBuf>,
     /// "Now", for ages.
     pub now: DateTime<Utc>,
-}
-
-/// Writes `sessions` as a JSON array (`[]` when empty), one session object per line so
-/// line tools work on it too, followed by a newline.
-///
-/// Errors: I/O errors from `out` (a broken pipe is the caller's to silence).
-pub fn write_json(out: &mut dyn Write, sessions: &[&Session]) -> io::Result<()> {
-    let mut w = io::BufWriter::with_capacity(1 << 16, out);
-    w.write_all(b"[")?;
-    for (i, s) in sessions.iter().enumerate() {
-        w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut w, s)?;
-    }
-    w.write_all(if sessions.is_empty() {
-        b"]\n"
-    } else {
-        b"\n]\n"
-    })?;
-    w.flush()
 }
 
 /// `/home/u/x` → `~/x` when `home` is `/home/u`.

@@ -56,7 +56,7 @@ pub fn with_lock<T>(
         .write(true)
         .create(true)
         .truncate(false)
-        .mode(crate::atomic::NEW_FILE_MODE)
+        .mode(crate::util::atomic::NEW_FILE_MODE)
         .open(lock_path)
         .with_context(|| format!("opening lock file {}", lock_path.display()))?;
     let mut lock = RwLock::new(file);

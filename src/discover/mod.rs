@@ -5,9 +5,9 @@
 //! with an optional `sessions-index.json` beside the transcripts. Nested folders
 //! (`<session-id>/subagents/`, `memory/`) hold no sessions and are not entered.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -15,79 +15,22 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::{Serialize, Serializer};
 
-use crate::accounts::Account;
-use crate::cache::{Cache, CacheKey};
-use crate::events::{Events, read_events};
-use crate::index::{INDEX_FILE, IndexEntry, read_index};
-use crate::timefmt::to_rfc3339;
-use crate::transcript::{TitleKind, TranscriptMeta, read_meta_with};
+pub mod accounts;
+pub mod cache;
+pub mod events;
+pub mod index;
+pub mod resolve;
+pub mod transcript;
+pub mod warnings;
 
-/// Problems met while scanning, grouped by kind. A broken file among thousands is a
-/// warning, never a failure: the listing goes on and shows every good session.
-#[derive(Debug, Default)]
-pub struct Warnings {
-    kinds: BTreeMap<&'static str, Vec<(PathBuf, String)>>,
-}
+use accounts::Account;
 
-impl Warnings {
-    /// Records one problem of `kind` (a plural phrase such as `"corrupt transcripts
-    /// skipped"`) about `path`.
-    pub fn add(&mut self, kind: &'static str, path: &Path, detail: &str) {
-        self.kinds
-            .entry(kind)
-            .or_default()
-            .push((path.to_path_buf(), detail.to_owned()));
-    }
-
-    /// Adds every problem of `other`.
-    pub fn extend(&mut self, other: Warnings) {
-        for (k, v) in other.kinds {
-            self.kinds.entry(k).or_default().extend(v);
-        }
-    }
-
-    /// True when nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.kinds.is_empty()
-    }
-
-    /// Number of problems of `kind`.
-    pub fn count(&self, kind: &str) -> usize {
-        self.kinds.get(kind).map_or(0, Vec::len)
-    }
-
-    /// Writes one summary line per kind (`seance: warning: corrupt transcripts skipped: 3
-    /// (/path and 2 more; -v lists each)`), or with `verbose` one line per problem.
-    /// Paths are sanitised for a terminal.
-    pub fn report(&self, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
-        for (kind, items) in &self.kinds {
-            if verbose {
-                for (path, detail) in items {
-                    let p = path.display().to_string();
-                    writeln!(
-                        out,
-                        "seance: warning: {kind}: {}: {}",
-                        crate::sanitize::for_terminal(&p),
-                        crate::sanitize::for_terminal(detail)
-                    )?;
-                }
-            } else {
-                let first = items[0].0.display().to_string();
-                let more = match items.len() {
-                    1 => String::new(),
-                    n => format!(" and {} more; -v lists each", n - 1),
-                };
-                writeln!(
-                    out,
-                    "seance: warning: {kind}: {} ({}{more})",
-                    items.len(),
-                    crate::sanitize::for_terminal(&first)
-                )?;
-            }
-        }
-        Ok(())
-    }
-}
+use crate::util::timefmt::to_rfc3339;
+use cache::{Cache, CacheKey};
+use events::{Events, read_events};
+use index::{INDEX_FILE, IndexEntry, read_index};
+use transcript::{TitleKind, TranscriptMeta, read_meta_with};
+use warnings::Warnings;
 
 /// Which kind of source saw a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -363,7 +306,7 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         let rows = found.iter().zip(&metas).filter_map(|(f, (m, _))| {
             Some((CacheKey::new(&f.path, f.size, f.mtime), m.as_ref().ok()?))
         });
-        if let Err(e) = crate::cache::save(path, rows) {
+        if let Err(e) = crate::discover::cache::save(path, rows) {
             cache_error = Some(format!("cannot write cache {}: {e:#}", path.display()));
         }
     }

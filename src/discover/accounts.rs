@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::discover::Warnings;
+use crate::discover::warnings::Warnings;
 
 /// Where an account was learnt from. An account found by several sources keeps the first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::transcript::TranscriptMeta;
+use crate::discover::transcript::TranscriptMeta;
 
 /// Bumped whenever [`TranscriptMeta`] or the way it is computed changes.
 const VERSION: u32 = 2;
@@ -144,7 +144,7 @@ fn mtime_ns(mtime: Option<SystemTime>) -> u64 {
 }
 
 /// Writes a cache holding exactly `rows` to `path`, creating its directory (0700), with
-/// [`crate::atomic::write_atomic`] (temp file in the same directory, `sync_all`, rename;
+/// [`crate::util::atomic::write_atomic`] (temp file in the same directory, `sync_all`, rename;
 /// 0600 for a new file). Paths that are not UTF-8 are left out.
 ///
 /// Errors: creating the directory, encoding, or writing/renaming the file; the old file
@@ -154,7 +154,7 @@ pub fn save<'a>(
     rows: impl Iterator<Item = (CacheKey, &'a TranscriptMeta)>,
 ) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    crate::atomic::create_private_dir_all(dir)?;
+    crate::util::atomic::create_private_dir_all(dir)?;
     let keys_and_metas: Vec<(CacheKey, &TranscriptMeta)> = rows.collect();
     let rows: Vec<RowRef> = keys_and_metas
         .iter()
@@ -174,7 +174,7 @@ pub fn save<'a>(
     let mut bytes = postcard::to_extend(&(VERSION, rows), bytes)?;
     let crc = crc32fast::hash(&bytes[MAGIC.len() + 4..]);
     bytes[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&crc.to_le_bytes());
-    crate::atomic::write_atomic(path, &bytes)
+    crate::util::atomic::write_atomic(path, &bytes)
 }
 
 /// Removes temp files that a [`save`] of `path` left more than ten minutes ago: a seance
@@ -190,7 +190,7 @@ fn remove_stale_temps(path: &Path) {
         let name = e.file_name();
         let ours = name
             .to_str()
-            .is_some_and(|n| crate::atomic::is_temp_for(path, n));
+            .is_some_and(|n| crate::util::atomic::is_temp_for(path, n));
         let old = e
             .metadata()
             .and_then(|m| m.modified())

@@ -18,7 +18,7 @@ use memchr::memmem::Finder;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::timefmt::parse_timestamp;
+use crate::util::timefmt::parse_timestamp;
 
 /// Bytes read from each end of a transcript (64 KiB, as Claude Code's own picker does).
 pub const WINDOW: u64 = 64 * 1024;

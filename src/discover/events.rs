@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use memchr::memmem;
 use serde_json::Value;
 
-use crate::timefmt::parse_timestamp;
+use crate::util::timefmt::parse_timestamp;
 
 /// A `session_start` event.
 #[derive(Debug, Clone, PartialEq)]

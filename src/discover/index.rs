@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::timefmt::parse_timestamp;
-use crate::transcript::clip;
+use crate::discover::transcript::clip;
+use crate::util::timefmt::parse_timestamp;
 
 /// File name of the legacy index inside a project folder.
 pub const INDEX_FILE: &str = "sessions-index.json";

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::{create_private_dir_all, write_atomic};
-use crate::index_patch::IndexPatch;
-use crate::lock::{LEDGER_LOCK_TIMEOUT, with_lock};
+use crate::link::index_patch::IndexPatch;
+use crate::link::lock::{LEDGER_LOCK_TIMEOUT, with_lock};
+use crate::util::atomic::{create_private_dir_all, write_atomic};
 
 /// File name of the ledger inside the state dir.
 pub const LEDGER_FILE: &str = "ledger.json";
@@ -211,7 +211,7 @@ pub fn with_ledger<T>(state_dir: &Path, f: impl FnOnce(&mut LedgerTxn) -> Result
     with_lock(&state_dir.join(LEDGER_LOCK), LEDGER_LOCK_TIMEOUT, || {
         let path = ledger_path(state_dir);
         // Under the lock no live writer owns a temp file: any is a dead one's.
-        crate::atomic::remove_orphan_temps(&path)?;
+        crate::util::atomic::remove_orphan_temps(&path)?;
         let ledger = read(&path)?;
         let mut txn = LedgerTxn {
             path,

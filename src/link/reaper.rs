@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::index_patch::{self, INDEX_FILE};
-use crate::ledger::{self, Ledger, Owner};
-use crate::linker::{Action, ActionKind, undo_record};
-use crate::lock::INDEX_LOCK_TIMEOUT;
+use crate::link::guard::{Action, ActionKind, undo_record};
+use crate::link::index_patch::{self, INDEX_FILE};
+use crate::link::ledger::{self, Ledger, Owner};
+use crate::link::lock::INDEX_LOCK_TIMEOUT;
 
 /// What a reap removed (or, on a dry run, would remove).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -145,15 +145,15 @@ fn sweep(projects: &Path, ledger: &Ledger, dry_run: bool, out: &mut Vec<Action>)
         let has_temp = entries.iter().any(|e| {
             e.file_name()
                 .to_str()
-                .is_some_and(|n| crate::atomic::is_temp_for(&index, n))
+                .is_some_and(|n| crate::util::atomic::is_temp_for(&index, n))
         });
         if has_temp && !dry_run {
             // Only a write killed before its rename leaves one; under the lock it is
             // certainly nobody's.
-            let removed = crate::lock::with_lock(
-                &crate::lock::lock_path_for(&index),
+            let removed = crate::link::lock::with_lock(
+                &crate::link::lock::lock_path_for(&index),
                 INDEX_LOCK_TIMEOUT,
-                || crate::atomic::remove_orphan_temps(&index),
+                || crate::util::atomic::remove_orphan_temps(&index),
             )?;
             out.extend(removed.into_iter().map(|p| Action {
                 kind: ActionKind::RemovedTemp,
@@ -220,9 +220,9 @@ fn sweep(projects: &Path, ledger: &Ledger, dry_run: bool, out: &mut Vec<Action>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index_patch::IndexPatch;
-    use crate::ledger::{LinkRecord, ProcId};
-    use crate::linker::{LinkGuard, LinkRequest};
+    use crate::link::guard::{LinkGuard, LinkRequest};
+    use crate::link::index_patch::IndexPatch;
+    use crate::link::ledger::{LinkRecord, ProcId};
     use std::os::unix::fs::symlink;
 
     const ID: &str = "5a5a5a5a-1111-4222-8333-444444444444";

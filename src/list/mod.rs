@@ -7,7 +7,10 @@ use chrono::Utc;
 
 use crate::config::{Config, Filters, account_matches};
 use crate::discover::{self, ScanOptions, Session};
-use crate::output::{self, TableStyle};
+pub mod json;
+pub mod table;
+
+use table::TableStyle;
 
 /// Keeps the sessions that pass every filter, newest first by `started_at` (sessions
 /// with no start time last, ties by id), at most `recent` of them (0 = all). Returns the
@@ -98,7 +101,7 @@ fn print(cfg: &Config, rows: &[&Session], total: usize, all: usize) -> io::Resul
     let stdout = io::stdout();
     let mut out = stdout.lock();
     if cfg.json {
-        return output::write_json(&mut out, rows);
+        return json::write_json(&mut out, rows);
     }
     if rows.is_empty() {
         if all == 0 {
@@ -117,7 +120,7 @@ fn print(cfg: &Config, rows: &[&Session], total: usize, all: usize) -> io::Resul
         home: cfg.home.clone(),
         now: Utc::now(),
     };
-    output::write_table(&mut out, rows, &style)?;
+    table::write_table(&mut out, rows, &style)?;
     let shown = if rows.len() < total {
         format!("{} of {total} sessions (-n 0 shows all)", rows.len())
     } else {

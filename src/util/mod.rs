@@ -1,0 +1,5 @@
+//! Small helpers used by several parts: atomic file writes, terminal sanitising, times.
+
+pub mod atomic;
+pub mod sanitize;
+pub mod timefmt;
