@@ -164,24 +164,54 @@ pub fn exit_code(status: ExitStatus) -> i32 {
 pub fn talk(plan: &TalkPlan) -> Result<i32> {
     let signals = Forwarder::install()?;
     let claude = locate_claude(plan.claude.as_deref())?;
+    let source = source_transcript(plan)?;
+    reap_and_report(plan)?;
+    let (run, canonical_run) = plan_run_dir(plan)?;
+    let guard = link_session(plan, &source, &canonical_run)?;
+
+    // A signal during setup: do not start claude at all; the guard undoes on return.
+    if let Some(sig) = signals.first_signal() {
+        eprintln!("seance: interrupted by signal {sig}; undoing");
+        drop(guard);
+        return Ok(128 + sig);
+    }
+
+    let cmd = claude_command(plan, &claude, &run.dir);
+    let code = run_claude(cmd, &claude, &signals, &guard)?;
+    undo_and_report(guard, code)?;
+    // The handlers stay until here so a signal during the undo cannot cut it short.
+    drop(signals);
+    Ok(code)
+}
+
+/// The session's transcript, canonicalized. Errors: the session has none (only an
+/// index or event knows it), or it cannot be resolved.
+fn source_transcript(plan: &TalkPlan) -> Result<PathBuf> {
     let Some(source) = &plan.source_transcript else {
         bail!(
             "session {} has no transcript in any account (only an index or event knows it); nothing to resume",
             plan.session_id
         );
     };
-    let source = source.canonicalize().with_context(|| {
+    source.canonicalize().with_context(|| {
         format!(
             "the session's transcript {} cannot be read",
             source.display()
         )
-    })?;
+    })
+}
 
+/// Reaps links left by dead seances in the current account, one stderr line each.
+fn reap_and_report(plan: &TalkPlan) -> Result<()> {
     let reaped = reap(&plan.current_config_dir, &plan.state_dir, false)?;
     for line in reaped.to_string().lines() {
         eprintln!("seance: reaped: {line}");
     }
+    Ok(())
+}
 
+/// Chooses where claude runs (said on stderr) and returns it with its canonical form.
+fn plan_run_dir(plan: &TalkPlan) -> Result<(RunDir, PathBuf)> {
     let current = std::env::current_dir().context("reading the current directory")?;
     let run = choose_run_dir(plan.session_cwd.as_deref(), plan.here, &current);
     eprintln!("seance: {}", run.why);
@@ -189,15 +219,21 @@ pub fn talk(plan: &TalkPlan) -> Result<i32> {
         .dir
         .canonicalize()
         .with_context(|| format!("resolving {}", run.dir.display()))?;
+    Ok((run, canonical_run))
+}
+
+/// Links the session into the current account's project folder for `canonical_run`
+/// and says on stderr what was done.
+fn link_session(plan: &TalkPlan, source: &Path, canonical_run: &Path) -> Result<LinkGuard> {
     // Only used as a new index's `originalPath`; JSON needs text, so lossy is the best
     // there is for a non-UTF-8 directory.
     let original_path = canonical_run.to_string_lossy();
-    let folder = project_folder_for(&plan.current_config_dir.join("projects"), &canonical_run);
+    let folder = project_folder_for(&plan.current_config_dir.join("projects"), canonical_run);
 
     let guard = LinkGuard::establish(
         &LinkRequest {
             session_id: &plan.session_id,
-            source: &source,
+            source,
             folder: &folder,
             source_entry: plan.source_index_entry.as_ref(),
             original_path: &original_path,
@@ -217,22 +253,21 @@ pub fn talk(plan: &TalkPlan) -> Result<i32> {
         LinkState::NotNeeded(why) => eprintln!("seance: no link needed: {why}"),
         LinkState::Pending => {}
     }
+    Ok(guard)
+}
 
-    // A signal during setup: do not start claude at all; the guard undoes on return.
-    if let Some(sig) = signals.first_signal() {
-        eprintln!("seance: interrupted by signal {sig}; undoing");
-        drop(guard);
-        return Ok(128 + sig);
-    }
-
-    let mut cmd = Command::new(&claude);
+/// The claude command line: `--fork-session --resume <id>`, `-p` if given, the
+/// passthrough arguments, run in `run_dir`, without [`STRIPPED_ENV`], and bound to die
+/// with seance.
+fn claude_command(plan: &TalkPlan, claude: &Path, run_dir: &Path) -> Command {
+    let mut cmd = Command::new(claude);
     cmd.arg("--fork-session")
         .arg("--resume")
         .arg(&plan.session_id);
     if let Some(prompt) = &plan.prompt {
         cmd.arg("-p").arg(prompt);
     }
-    cmd.args(&plan.passthrough).current_dir(&run.dir);
+    cmd.args(&plan.passthrough).current_dir(run_dir);
     for var in STRIPPED_ENV {
         cmd.env_remove(var);
     }
@@ -254,6 +289,17 @@ pub fn talk(plan: &TalkPlan) -> Result<i32> {
             Ok(())
         });
     }
+    cmd
+}
+
+/// Starts claude, forwards signals to it and notes it in the ledger, waits for it, and
+/// returns its exit code (see [`exit_code`]).
+fn run_claude(
+    mut cmd: Command,
+    claude: &Path,
+    signals: &Forwarder,
+    guard: &LinkGuard,
+) -> Result<i32> {
     let mut child = cmd
         .spawn()
         .with_context(|| format!("starting {}", claude.display()))?;
@@ -272,17 +318,18 @@ pub fn talk(plan: &TalkPlan) -> Result<i32> {
     signals.stop_forwarding();
     let status = child.wait();
     let status = status.with_context(|| format!("waiting for {}", claude.display()))?;
-    let code = exit_code(status);
+    Ok(exit_code(status))
+}
 
+/// Releases the link (undoing what this talk set up) and says on stderr what was undone.
+fn undo_and_report(guard: LinkGuard, code: i32) -> Result<()> {
     let undone = guard
         .release()
         .with_context(|| format!("claude exited with {code}, but undoing the link failed"))?;
     if !undone.is_empty() {
         eprintln!("seance: undone: {}", summarize(&undone));
     }
-    // The handlers stay until here so a signal during the undo cannot cut it short.
-    drop(signals);
-    Ok(code)
+    Ok(())
 }
 
 /// SIGINT, SIGTERM and SIGHUP handlers for one talk. Installed for the whole talk so
