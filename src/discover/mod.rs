@@ -89,6 +89,9 @@ pub struct Session {
     pub sources: Vec<Source>,
     /// The session this one was forked from.
     pub forked_from: Option<String>,
+    /// The running claude that has this session open, when one does right now (from
+    /// the owning account's `sessions/<pid>.json`); `None` otherwise.
+    pub live: Option<Live>,
     /// The legacy index file that has an entry for this session (the first one met).
     #[serde(skip)]
     pub index_file: Option<PathBuf>,
@@ -98,6 +101,18 @@ pub struct Session {
     /// `uuid` of the transcript's first-prompt record, for finding forks.
     #[serde(skip)]
     pub first_prompt_uuid: Option<String>,
+}
+
+/// A running claude registered in `<config>/sessions/<pid>.json` (Claude Code's live
+/// session registry; both 2.1.197 and 2.1.332 write it and remove it on a clean exit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Live {
+    /// The claude process id.
+    pub pid: u32,
+    /// `status` as claude wrote it (`idle`, `busy`, `waiting`), when present.
+    pub status: Option<String>,
+    /// `kind` as claude wrote it (`interactive`, `bg`, ...), when present.
+    pub kind: Option<String>,
 }
 
 fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
@@ -130,6 +145,7 @@ impl Session {
             size_bytes: None,
             sources: Vec::new(),
             forked_from: None,
+            live: None,
             index_file: None,
             title_kind: None,
             first_prompt_uuid: None,
