@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# Installs the pinned Claude Code CLI that seance's real-CLI tests run against, into a
-# private npm prefix (never the global one), and prints the path of the native binary.
+# Installs one Claude Code CLI version that seance's real-CLI tests run against, into a
+# private npm prefix of its own (never the global one), and prints the path of the
+# native binary on stdout (progress goes to stderr).
 #
-#   scripts/install-claude.sh [PREFIX]
-#   export SEANCE_TEST_CLAUDE="$(scripts/install-claude.sh)"
+#   scripts/install-claude.sh [VERSION] [PREFIX]
+#   export SEANCE_TEST_CLAUDE="$(scripts/install-claude.sh oldest)"
 #
-# PREFIX defaults to target/claude-cli in this repository (ignored by git). A prefix that
-# already holds the right version is reused. SEANCE_CLAUDE_VERSION overrides the pin.
+# VERSION is `newest` (the default), `oldest` (both named in scripts/claude-versions) or
+# an exact version such as 2.1.332. PREFIX defaults to target/claude-cli/<version> in this
+# repository (ignored by git). A prefix that already holds that version is reused.
 set -euo pipefail
 
-version="${SEANCE_CLAUDE_VERSION:-2.1.197}"
-prefix="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/claude-cli}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=claude-versions
+source "$here/claude-versions"
+
+case "${1:-newest}" in
+    newest) version="$CLAUDE_NEWEST" ;;
+    oldest) version="$CLAUDE_OLDEST" ;;
+    *) version="$1" ;;
+esac
+prefix="${2:-$(dirname "$here")/target/claude-cli/$version}"
 
 say() { echo "install-claude: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
+[[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "not a version: $version"
 command -v npm >/dev/null || die "npm is not on PATH (install Node.js and npm)"
 
 # The package's bin/claude.exe is the native binary when npm ran the postinstall or
@@ -41,7 +52,8 @@ fi
 
 mkdir -p "$prefix"
 say "installing @anthropic-ai/claude-code@$version into $prefix"
-npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error \
+# --save-exact: the prefix's package.json names exactly this version, never a range.
+npm install --prefix "$prefix" --no-audit --no-fund --save-exact --loglevel=error \
     "@anthropic-ai/claude-code@$version" >&2 \
     || die "npm install @anthropic-ai/claude-code@$version failed"
 

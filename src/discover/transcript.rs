@@ -114,11 +114,18 @@ pub fn read_meta_with(path: &Path, size: u64, buf: &mut Vec<u8>) -> io::Result<T
             file.read_exact(buf)?;
             scan_head(buf, false, &mut meta);
         }
+        // A fork starts with a copy of its parent's title records, and its own turns
+        // (a 2.1.332 turn writes over 100 KB) can push every later copy out of the tail:
+        // the head's title records count for the types the tail lacks.
+        let mut head_titles = Titles::default();
+        let complete = memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
+        scan_titles(&buf[..complete], &mut head_titles, false);
         buf.resize(WINDOW as usize, 0);
         file.seek(SeekFrom::Start(size - WINDOW))?;
         let n = read_full(&mut file, buf)?;
         buf.truncate(n);
         scan_tail(buf, false, &mut meta, &mut titles);
+        titles.fill_from(head_titles);
     }
     if meta.first_timestamp.is_none() {
         meta.first_timestamp = meta.last_timestamp;
@@ -370,6 +377,15 @@ impl Titles {
             || self.last_prompt.is_none()
     }
 
+    /// Fills each type this found no record of with `older`'s (records read nearer the
+    /// start of the file, so older than any of this one's).
+    fn fill_from(&mut self, older: Titles) {
+        self.custom = self.custom.take().or(older.custom);
+        self.ai = self.ai.take().or(older.ai);
+        self.summary = self.summary.take().or(older.summary);
+        self.last_prompt = self.last_prompt.take().or(older.last_prompt);
+    }
+
     fn is_empty(&self) -> bool {
         self.custom.is_none()
             && self.ai.is_none()
@@ -469,6 +485,13 @@ fn scan_tail(buf: &[u8], whole: bool, meta: &mut TranscriptMeta, titles: &mut Ti
         }
     }
 
+    scan_titles(region, titles, true);
+}
+
+/// Finds the last record of each title type in `region` (whole lines) that `titles` has
+/// none of yet. With `fallback`, when no line starts with a title record's `type`,
+/// every mention of a title type is tried (slower; a writer that orders keys otherwise).
+fn scan_titles(region: &[u8], titles: &mut Titles, fallback: bool) {
     // Title records: Claude Code writes them with `type` first, so walking lines from
     // the end and looking at each line's start finds the last of each type in one pass.
     let mut end = region.len();
@@ -487,7 +510,7 @@ fn scan_tail(buf: &[u8], whole: bool, meta: &mut TranscriptMeta, titles: &mut Ti
         }
         end = start - 1;
     }
-    if titles.is_empty() {
+    if fallback && titles.is_empty() {
         // A writer that puts `type` elsewhere: find every mention of each title type
         // (forward search is SIMD-accelerated, reverse search is not) from the last.
         for rec in &TITLE_RECORDS {
@@ -623,6 +646,61 @@ mod tests {
             m.last_timestamp.unwrap().to_rfc3339(),
             "2026-02-02T00:00:00+00:00"
         );
+    }
+
+    /// A 2.1.332 fork's shape: its parent's title records copied to the top, then the
+    /// copied conversation and its own turn, whose `prompt_snapshot` attachment (57 KB
+    /// on one line) and `api-request-shape` push everything above out of the tail.
+    fn fork_lines(tail_title: Option<&str>) -> Vec<String> {
+        let snapshot = |ts: &str| {
+            serde_json::json!({"parentUuid":"p","isSidechain":false,"attachment":{
+                "type":"prompt_snapshot","text":"s".repeat(57_000)},"type":"attachment",
+                "uuid":"a","timestamp":ts,"cwd":"/w/p","sessionId":"s"})
+            .to_string()
+        };
+        let mut lines = vec![
+            r#"{"type":"custom-title","customTitle":"Parent title","sessionId":"s"}"#.to_string(),
+            r#"{"type":"agent-name","agentName":"Parent title","sessionId":"s"}"#.to_string(),
+            r#"{"type":"mode","mode":"normal","sessionId":"s"}"#.to_string(),
+            r#"{"type":"atis-latch","atis":"","sessionId":"s"}"#.to_string(),
+            user("the parent's first prompt", "2026-04-01T00:00:00.000Z"),
+            snapshot("2026-04-01T00:00:01.000Z"),
+            user("the fork's prompt", "2026-04-02T00:00:00.000Z"),
+            serde_json::json!({"type":"api-request-shape","sessionId":"s",
+                "timestamp":"2026-04-02T00:00:00.100Z","shape":{"system":"x".repeat(38_000)}})
+            .to_string(),
+            snapshot("2026-04-02T00:00:01.000Z"),
+            r#"{"type":"cost-state","sessionId":"s","totalCostUSD":0.1}"#.to_string(),
+        ];
+        if let Some(t) = tail_title {
+            lines.push(
+                serde_json::json!({"type":"custom-title","customTitle":t,"sessionId":"s"})
+                    .to_string(),
+            );
+        }
+        lines
+    }
+
+    #[test]
+    fn a_title_copied_to_the_head_counts_when_the_tail_has_none() {
+        let (f, size) = write(&fork_lines(None));
+        assert!(size > WINDOW + FIRST_HEAD, "read as head and tail: {size}");
+        let m = read_meta(f.path(), size).unwrap();
+        assert_eq!(m.title.as_deref(), Some("Parent title"));
+        assert_eq!(m.title_kind, Some(TitleKind::Custom));
+        assert_eq!(m.first_prompt.as_deref(), Some("the parent's first prompt"));
+        assert_eq!(
+            m.last_timestamp.unwrap().to_rfc3339(),
+            "2026-04-02T00:00:01+00:00"
+        );
+    }
+
+    #[test]
+    fn a_title_in_the_tail_beats_the_head_copy() {
+        let (f, size) = write(&fork_lines(Some("Fork renamed")));
+        let m = read_meta(f.path(), size).unwrap();
+        assert_eq!(m.title.as_deref(), Some("Fork renamed"));
+        assert_eq!(m.title_kind, Some(TitleKind::Custom));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Regenerates `fixtures/real/`: transcripts written by the real Claude Code CLI (a `-p`
-//! session, an interactive renamed session in a git repo, and a `--fork-session` resume of
-//! it), with the temp paths they were made under rewritten to `/home/dev`.
+//! Regenerates `fixtures/real/<version>/`: sessions written by one real Claude Code CLI (a
+//! `-p` session, an interactive session in a git repo renamed with `/rename` between two
+//! prompts, and a `-p --fork-session --resume` of it), with the temp paths they were made
+//! under rewritten to `/home/dev`, and a `manifest.json` saying what a listing must show.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,15 +15,26 @@ use super::world::{CLAUDE_LIMIT, World};
 /// The home directory the fixtures pretend they were made under.
 pub const FIXTURE_HOME: &str = "/home/dev";
 
-/// Makes the sessions with `world.claude` and writes them under `out` as
-/// `accounts/<account>/projects/<folder>/<id>.jsonl` plus `manifest.json`.
+/// The prompt of the `-p` session.
+const ONESHOT_PROMPT: &str = "Where did you leave the map? CANARY-101";
+/// The first prompt of the interactive session (also the fork's, which copies it).
+const INTERACTIVE_PROMPT: &str = "Note: the lantern is in the shed. CANARY-102";
+/// The interactive session's second prompt, typed after the rename.
+const SECOND_PROMPT: &str = "And the oil? CANARY-104";
+/// The prompt of the `-p` fork.
+const FORK_PROMPT: &str = "And the key? CANARY-103";
+/// What `/rename` names the interactive session.
+const TITLE: &str = "Lantern notes";
+
+/// Makes the sessions with `world.claude` and writes them under `out` (replacing what was
+/// there) as `accounts/<account>/projects/<folder>/...` plus `manifest.json`.
 pub fn regenerate(world: &World, out: &Path) {
     let work = world.account("work");
     let home = world.account("home");
     let plain = world.workdir("plain");
     let repo = world.git_repo("lantern", "feature/lantern");
 
-    let oneshot = world.make_session(&work, &plain, "Where did you leave the map? CANARY-101");
+    let oneshot = world.make_session(&work, &plain, ONESHOT_PROMPT);
 
     let interactive = interactive_renamed(world, &home, &repo);
 
@@ -33,7 +45,7 @@ pub fn regenerate(world: &World, out: &Path) {
         "--fork-session",
         "--resume",
         &interactive,
-        "And the key? CANARY-103",
+        FORK_PROMPT,
     ]);
     run_with_deadline(&mut fork, CLAUDE_LIMIT).assert_success("claude -p --fork-session");
     let forked = World::new_transcripts(&home, &before);
@@ -45,39 +57,64 @@ pub fn regenerate(world: &World, out: &Path) {
         std::fs::remove_dir_all(out.join("accounts")).ok();
     }
     for account in [&work, &home] {
-        for transcript in account.transcripts() {
-            let folder = transcript
-                .parent()
-                .and_then(|p| p.file_name())
-                .and_then(|n| n.to_str())
-                .expect("utf-8 folder");
-            let dest = out
-                .join("accounts")
-                .join(&account.name)
-                .join("projects")
-                .join(rewrite(folder, &root))
-                .join(transcript.file_name().expect("file name"));
-            std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir fixture");
-            let text = std::fs::read_to_string(&transcript).expect("read transcript");
-            std::fs::write(&dest, rewrite(&text, &root)).expect("write fixture");
-        }
+        copy_projects(account, &out.join("accounts").join(&account.name), &root);
     }
     let fake = |dir: &Path| rewrite(&dir.to_string_lossy(), &root);
+    let times = |account: &Account, id: &str| {
+        let path = account.transcript_of(id).expect("transcript");
+        file_order_times(&std::fs::read_to_string(path).expect("read transcript"))
+    };
+    let session = |id: &str, account: &Account, kind: &str, cwd: &Path, branch: &str| {
+        let (first, last) = times(account, id);
+        serde_json::json!({"id": id, "account": account.name, "kind": kind, "cwd": fake(cwd),
+            "git_branch": branch, "first_timestamp": first, "last_timestamp": last})
+    };
+    let mut sessions = vec![
+        session(&oneshot.id, &work, "print (-p)", &plain, "HEAD"),
+        session(
+            &interactive,
+            &home,
+            "interactive: a prompt, /rename, a second prompt, /exit",
+            &repo,
+            "feature/lantern",
+        ),
+        session(
+            &forked_id,
+            &home,
+            "print (-p) --fork-session --resume of the interactive session",
+            &repo,
+            "feature/lantern",
+        ),
+    ];
+    let facts = [
+        (ONESHOT_PROMPT, ONESHOT_PROMPT, vec!["CANARY-101"], None),
+        (
+            TITLE,
+            INTERACTIVE_PROMPT,
+            vec!["CANARY-102", "CANARY-104"],
+            None,
+        ),
+        (
+            TITLE,
+            INTERACTIVE_PROMPT,
+            vec!["CANARY-102", "CANARY-104", "CANARY-103"],
+            Some(&interactive),
+        ),
+    ];
+    for (row, (title, first_prompt, markers, copied_from)) in sessions.iter_mut().zip(facts) {
+        row["title"] = title.into();
+        row["first_prompt"] = first_prompt.into();
+        row["markers"] = markers.into();
+        if let Some(parent) = copied_from {
+            row["copied_from"] = parent.as_str().into();
+        }
+    }
+    let made_with = version(world);
     let manifest = serde_json::json!({
-        "made_with": version(world),
+        "version": made_with.split_whitespace().next().unwrap_or_default(),
+        "made_with": made_with,
         "home": FIXTURE_HOME,
-        "sessions": [
-            {"id": oneshot.id, "account": "work", "kind": "print (-p)",
-             "cwd": fake(&plain), "git_branch": "HEAD",
-             "title": "Where did you leave the map? CANARY-101", "marker": "CANARY-101"},
-            {"id": interactive, "account": "home", "kind": "interactive, renamed with /rename",
-             "cwd": fake(&repo), "git_branch": "feature/lantern", "title": "Lantern notes",
-             "marker": "CANARY-102"},
-            {"id": forked_id, "account": "home",
-             "kind": "print (-p) --fork-session --resume of the interactive session",
-             "cwd": fake(&repo), "git_branch": "feature/lantern", "title": "Lantern notes",
-             "marker": "CANARY-103", "copied_from": interactive},
-        ]
+        "sessions": sessions,
     });
     std::fs::write(
         out.join("manifest.json"),
@@ -86,8 +123,41 @@ pub fn regenerate(world: &World, out: &Path) {
     .expect("write manifest");
 }
 
-/// Runs an interactive session in `dir`: one prompt, `/rename Lantern notes`, `/exit`.
-/// Returns its id.
+/// Copies every file under `account`'s `projects/` (transcripts and the files Claude Code
+/// keeps beside them, such as 2.1.332's `<id>/custom-title.json`) to `dest/projects/`,
+/// with the world root rewritten in names and contents.
+fn copy_projects(account: &Account, dest: &Path, root: &Path) {
+    let from = account.projects();
+    for entry in walkdir::WalkDir::new(&from).min_depth(1) {
+        let entry = entry.expect("walk projects");
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(&from).expect("under projects");
+        let rel = rewrite(rel.to_str().expect("utf-8 path"), root);
+        let to = dest.join("projects").join(rel);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir fixture");
+        let text = std::fs::read_to_string(entry.path()).expect("read text file");
+        std::fs::write(&to, rewrite(&text, root)).expect("write fixture");
+    }
+}
+
+/// The first and the last `timestamp` of the transcript `text`, in file order (a full
+/// parse, independent of seance's bounded reads).
+fn file_order_times(text: &str) -> (String, String) {
+    let stamps: Vec<String> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|record| record["timestamp"].as_str().map(str::to_string))
+        .collect();
+    (
+        stamps.first().expect("a timestamp").clone(),
+        stamps.last().expect("a timestamp").clone(),
+    )
+}
+
+/// Runs an interactive session in `dir`: a prompt, `/rename Lantern notes`, a second
+/// prompt, `/exit`. Returns its id.
 fn interactive_renamed(world: &World, account: &Account, dir: &Path) -> String {
     account.trust(dir);
     let before = account.transcripts();
@@ -95,11 +165,14 @@ fn interactive_renamed(world: &World, account: &Account, dir: &Path) -> String {
     let wait = Duration::from_secs(60);
     pty.expect_claude_prompt(wait);
     pty.settle(Duration::from_millis(500));
-    pty.send_line("Note: the lantern is in the shed. CANARY-102");
+    pty.send_line(INTERACTIVE_PROMPT);
     pty.expect("MARKERS: CANARY-102", wait);
     pty.settle(Duration::from_millis(500));
-    pty.send_line("/rename Lantern notes");
-    pty.expect("Session renamed to: Lantern notes", wait);
+    pty.send_line(&format!("/rename {TITLE}"));
+    pty.expect(&format!("Session renamed to: {TITLE}"), wait);
+    pty.settle(Duration::from_millis(500));
+    pty.send_line(SECOND_PROMPT);
+    pty.expect("MARKERS: CANARY-102 CANARY-104", wait);
     pty.settle(Duration::from_millis(500));
     pty.send_line("/exit");
     pty.expect("claude --resume", wait);
@@ -107,6 +180,19 @@ fn interactive_renamed(world: &World, account: &Account, dir: &Path) -> String {
     let new = World::new_transcripts(account, &before);
     assert_eq!(new.len(), 1, "one interactive transcript: {new:?}");
     stem(&new[0])
+}
+
+/// The version number `claude --version` prints (`2.1.332` of `2.1.332 (Claude Code)`).
+pub fn claude_version(claude: &Path) -> String {
+    let mut cmd = std::process::Command::new(claude);
+    cmd.arg("--version");
+    let done = run_with_deadline(&mut cmd, Duration::from_secs(30));
+    done.assert_success("claude --version");
+    done.stdout
+        .split_whitespace()
+        .next()
+        .expect("claude --version prints a version")
+        .to_string()
 }
 
 fn version(world: &World) -> String {

@@ -62,19 +62,30 @@ impl Pty {
     /// whitespace on both sides (a needle ending in a digit must not be followed by one);
     /// panics with the recent output after `limit`.
     pub fn expect(&mut self, needle: &str, limit: Duration) {
+        self.expect_any(&[needle], limit);
+    }
+
+    /// Like [`Pty::expect`] for whichever of `needles` appears first after the previous
+    /// match (the earliest on the screen wins); returns its index.
+    pub fn expect_any(&mut self, needles: &[&str], limit: Duration) -> usize {
         let start = Instant::now();
-        let want = squash(needle);
+        let wants: Vec<String> = needles.iter().map(|n| squash(n)).collect();
         loop {
             let eof = self.pump();
             let text = self.text();
             let flat = squash(&text);
-            if let Some(end) = find_after(&flat, self.seen, &want) {
+            let found = wants
+                .iter()
+                .enumerate()
+                .filter_map(|(i, want)| find_after(&flat, self.seen, want).map(|end| (end, i)))
+                .min();
+            if let Some((end, i)) = found {
                 self.seen = end;
-                return;
+                return i;
             }
             if eof || start.elapsed() > limit {
                 panic!(
-                    "waited {:?} for {needle:?} on the terminal ({}); recent output:\n{}",
+                    "waited {:?} for {needles:?} on the terminal ({}); recent output:\n{}",
                     start.elapsed(),
                     if eof {
                         "child closed the terminal"
@@ -88,11 +99,12 @@ impl Pty {
         }
     }
 
-    /// Waits for claude's input box: the `❯` prompt, then the `? for shortcuts` hint
-    /// under it, which appears once the TUI accepts typing.
+    /// Waits for claude's input box: the `❯` prompt, then the footer under it, which
+    /// appears once the TUI accepts typing: `? for shortcuts` on 2.1.197, the permission
+    /// mode's `(shift+tab to cycle)` on 2.1.332 (whose interactive mode defaults to auto).
     pub fn expect_claude_prompt(&mut self, limit: Duration) {
         self.expect("❯", limit);
-        self.expect("? for shortcuts", limit);
+        self.expect_any(&["? for shortcuts", "shift+tab to cycle"], limit);
     }
 
     /// Types `line` and, after a pause so the TUI does not take it for a paste, Enter.
