@@ -671,7 +671,6 @@ fn harness_mock_api_round_trip() {
     assert!(bodies[0].contains("CANARY-10"));
 }
 
-
 // ---- Issue 11 §2-3, issue 12 item 9, issue 17: what a talk says, with the real CLI. ----
 
 /// The real claude's version as `(major, minor, patch)`, from `claude --version`
