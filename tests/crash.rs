@@ -545,7 +545,8 @@ fn tracer_counts_and_kills_where_asked() {
 
 /// A seance killed between spawning claude and noting its pid in the ledger must not
 /// leave a claude running on a link the next reap takes away. claude is sent SIGTERM
-/// when its seance dies (PR_SET_PDEATHSIG), so no stand-in ever reports its link lost.
+/// when its seance dies (by the watchdog of src/platform/tether.rs, which it registered
+/// with before exec), so no stand-in ever reports its link lost.
 #[test]
 fn kill_between_spawn_and_set_child_leaves_no_claude_on_a_reaped_link() {
     let s = setup(true);

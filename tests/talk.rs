@@ -527,6 +527,46 @@ fn terminal_ctrl_c_reaches_claude_once_and_kill_int_is_forwarded() {
     assert!(w.target_jsonl().is_empty());
 }
 
+/// A SIGKILLed seance cannot forward anything: its watchdog (a separate process, the
+/// mechanism on every platform) sends claude SIGTERM. The origin-recording stand-in
+/// shows the sender is neither seance nor the kernel.
+#[test]
+fn sigkill_of_seance_ends_claude_through_its_watchdog() {
+    let w = World::new("proj");
+    let Some(claude) = origin_recording_standin(&w) else {
+        return unavailable("python3 for the origin-recording stand-in");
+    };
+    let mut child = spawn_talk(&w, ENTRY, &w.plan(&claude), &w.cur, &[]);
+    w.wait_ready(1);
+    let seance_pid = child.id();
+    send_signal(seance_pid, libc::SIGKILL);
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let info = loop {
+        if let Some(i) = values(&w.runs()[0], "SIGINFO").first() {
+            break i.to_string();
+        }
+        assert!(Instant::now() < deadline, "claude never got a signal");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let fields: Vec<&str> = info.split(' ').collect();
+    assert_eq!(
+        fields[..2],
+        [libc::SIGTERM.to_string(), "0".to_string()],
+        "{info}"
+    );
+    let sender: u32 = fields[2].parse().unwrap();
+    assert!(sender != 0 && sender != seance_pid, "{info}");
+    // The watchdog left once its work was done.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seance::platform::process::exists(sender)
+        && seance::platform::process::info(sender).is_none_or(|i| !i.zombie)
+    {
+        assert!(Instant::now() < deadline, "the watchdog {sender} stays");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Several talks to one session at once, with another tool rewriting the index under
 /// its lock all along: every claude sees the link until it ends, exactly one entry of
 /// ours is in the index while any talk runs, and at the end only the other tool's

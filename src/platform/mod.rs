@@ -5,5 +5,7 @@
 //!
 //! - [`process`]: whether a pid is still the process seance noted (its start time), and
 //!   whether it has finished (a zombie).
+//! - [`tether`]: a watchdog that ends claude when seance dies, however it dies.
 
 pub mod process;
+pub mod tether;

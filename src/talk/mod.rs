@@ -12,6 +12,7 @@ use crate::link::guard::{LinkGuard, LinkRequest, LinkState, fault};
 use crate::link::index_patch::Object;
 use crate::link::ledger::ProcId;
 use crate::link::reaper::reap;
+use crate::platform::tether::Tether;
 
 mod claude;
 mod rundir;
@@ -61,7 +62,8 @@ pub struct TalkPlan {
 /// SIGINT, SIGTERM and SIGHUP are caught for the whole talk (so they never kill seance
 /// with a link in place): while claude runs they are forwarded to it (a SIGINT from the
 /// terminal is not, since the terminal already sent it to claude's process group), and
-/// seance waits for claude, then undoes. All messages go to stderr; in one-shot mode
+/// seance waits for claude, then undoes. A watchdog ([`Tether`]) ends claude if seance
+/// itself is killed. All messages go to stderr; in one-shot mode
 /// stdout carries claude's stdout only.
 ///
 /// Errors: no transcript, claude missing or not executable (checked before anything is
@@ -162,17 +164,24 @@ fn link_session(plan: &TalkPlan, source: &Path, canonical_run: &Path) -> Result<
     Ok(guard)
 }
 
-/// Starts claude, forwards signals to it and notes it in the ledger, waits for it, and
-/// returns its exit code (see [`exit_code`]).
+/// Starts claude under its watchdog, forwards signals to it and notes it in the ledger,
+/// waits for it, and returns its exit code (see [`exit_code`]).
 fn run_claude(
     mut cmd: Command,
     claude: &Path,
     signals: &Forwarder,
     guard: &LinkGuard,
 ) -> Result<i32> {
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("starting {}", claude.display()))?;
+    // On watch before claude can run; no lock is held here (see Tether::new).
+    let tether = Tether::new().context("starting the watchdog that ends claude with seance")?;
+    tether.bind(&mut cmd);
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            tether.release();
+            return Err(e).with_context(|| format!("starting {}", claude.display()));
+        }
+    };
     let child_pid = child.id();
     signals.forward_to(child_pid);
     if let Some(id) = ProcId::of(child_pid)
@@ -184,8 +193,9 @@ fn run_claude(
 
     wait_exited_unreaped(child_pid);
     // claude has exited but is not reaped yet, so its pid cannot have been recycled
-    // while the handlers could still signal it; stop forwarding before reaping.
+    // while the handlers or the watchdog could still signal it; stop both first.
     signals.stop_forwarding();
+    tether.release();
     let status = child.wait();
     let status = status.with_context(|| format!("waiting for {}", claude.display()))?;
     Ok(exit_code(status))
