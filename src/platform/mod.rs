@@ -5,7 +5,9 @@
 //!
 //! - [`process`]: whether a pid is still the process seance noted (its start time), and
 //!   whether it has finished (a zombie).
+//! - [`signals`]: the signals a talk handles, and telling a terminal's ^C from kill(1).
 //! - [`tether`]: a watchdog that ends claude when seance dies, however it dies.
 
 pub mod process;
+pub mod signals;
 pub mod tether;

@@ -59,12 +59,13 @@ pub struct TalkPlan {
 /// claude, undo. Returns the code seance should exit with (claude's status, 128+n for
 /// signal n; 128+n as well when a signal arrived before claude could start).
 ///
-/// SIGINT, SIGTERM and SIGHUP are caught for the whole talk (so they never kill seance
-/// with a link in place): while claude runs they are forwarded to it (a SIGINT from the
-/// terminal is not, since the terminal already sent it to claude's process group), and
-/// seance waits for claude, then undoes. A watchdog ([`Tether`]) ends claude if seance
-/// itself is killed. All messages go to stderr; in one-shot mode
-/// stdout carries claude's stdout only.
+/// Every signal whose default action would end seance (SIGINT, SIGTERM, SIGHUP,
+/// SIGQUIT, SIGUSR1, SIGALRM, ...: [`crate::platform::signals::handled`]) is caught for
+/// the whole talk, so none kills seance with a link in place. While claude runs they are
+/// forwarded to it (a ^C or ^\ from the terminal is not, since the terminal already
+/// sent it to claude's process group), and seance waits for claude, then undoes. A
+/// watchdog ([`Tether`]) ends claude if seance itself is killed. All messages go to
+/// stderr; in one-shot mode stdout carries claude's stdout only.
 ///
 /// Errors: no transcript, claude missing or not executable (checked before anything is
 /// changed), a foreign file at the link path, lock timeouts, I/O errors; whatever was
