@@ -623,6 +623,50 @@ fn sigpipe_is_ignored_and_the_talk_runs_on() {
     assert_eq!(w.ledger_len(), 0);
 }
 
+/// A signal while the talk waits for the ledger lock (held by another seance that is
+/// stuck) ends the talk at once, not after the lock's 30 s timeout; nothing is linked
+/// and claude never starts.
+#[test]
+fn a_signal_while_waiting_for_the_ledger_lock_ends_the_talk_at_once() {
+    let w = World::new("proj");
+    let before = w.predecessor_snapshot();
+    seance::util::atomic::create_private_dir_all(&w.state).unwrap();
+    let lock = w.state.join(seance::link::ledger::LEDGER_LOCK);
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let lock2 = lock.clone();
+    let holder = std::thread::spawn(move || {
+        seance::link::lock::with_lock(&lock2, Duration::from_secs(1), || {
+            held_tx.send(()).unwrap();
+            done_rx.recv().unwrap();
+            Ok(())
+        })
+        .unwrap();
+    });
+    held_rx.recv().unwrap();
+    let claude = w.standin(&Standin::default());
+    let child = spawn_talk(&w, ENTRY, &w.plan(&claude), &w.cur, &[]);
+    // Let it reach the lock (the reap at the start of every talk takes it first).
+    std::thread::sleep(Duration::from_millis(700));
+    let start = Instant::now();
+    send_signal(child.id(), libc::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let waited = start.elapsed();
+    done_tx.send(()).unwrap();
+    holder.join().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(waited < Duration::from_secs(3), "took {waited:?}: {stderr}");
+    assert!(
+        stderr.contains("interrupted by signal 15") && stderr.contains(lock.to_str().unwrap()),
+        "{stderr}"
+    );
+    assert!(w.runs().is_empty(), "claude must not start");
+    assert!(w.target_jsonl().is_empty());
+    assert_eq!(w.ledger_len(), 0);
+    assert_eq!(w.predecessor_snapshot(), before);
+}
+
 /// A SIGKILLed seance cannot forward anything: its watchdog (a separate process, the
 /// mechanism on every platform) sends claude SIGTERM. The origin-recording stand-in
 /// shows the sender is neither seance nor the kernel.

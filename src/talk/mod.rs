@@ -11,6 +11,7 @@ use crate::link::folder::project_folder_for;
 use crate::link::guard::{LinkGuard, LinkRequest, LinkState, fault};
 use crate::link::index_patch::Object;
 use crate::link::ledger::ProcId;
+use crate::link::lock::{Interrupted, interruptible};
 use crate::link::reaper::reap;
 use crate::platform::tether::Tether;
 
@@ -63,9 +64,10 @@ pub struct TalkPlan {
 /// SIGQUIT, SIGUSR1, SIGALRM, ...: [`crate::platform::signals::handled`]) is caught for
 /// the whole talk, so none kills seance with a link in place. While claude runs they are
 /// forwarded to it (a ^C or ^\ from the terminal is not, since the terminal already
-/// sent it to claude's process group), and seance waits for claude, then undoes. A
-/// watchdog ([`Tether`]) ends claude if seance itself is killed. All messages go to
-/// stderr; in one-shot mode stdout carries claude's stdout only.
+/// sent it to claude's process group), and seance waits for claude, then undoes. One
+/// that arrives while the setup waits for a lock ends the talk at once. A watchdog
+/// ([`Tether`]) ends claude if seance itself is killed. All messages go to stderr; in
+/// one-shot mode stdout carries claude's stdout only.
 ///
 /// Errors: no transcript, claude missing or not executable (checked before anything is
 /// changed), a foreign file at the link path, lock timeouts, I/O errors; whatever was
@@ -74,9 +76,16 @@ pub fn talk(plan: &TalkPlan) -> Result<i32> {
     let signals = Forwarder::install()?;
     let claude = locate_claude(plan.claude.as_deref())?;
     let source = source_transcript(plan)?;
-    reap_and_report(plan)?;
-    let (run, canonical_run) = plan_run_dir(plan)?;
-    let guard = link_session(plan, &source, &canonical_run)?;
+    let setup = interruptible(signals.flag(), || -> Result<_> {
+        reap_and_report(plan)?;
+        let (run, canonical_run) = plan_run_dir(plan)?;
+        let guard = link_session(plan, &source, &canonical_run)?;
+        Ok((run, guard))
+    });
+    let (run, guard) = match setup {
+        Ok(done) => done,
+        Err(e) => return interrupted_or(e),
+    };
 
     // A signal during setup: do not start claude at all; the guard undoes on return.
     if let Some(sig) = signals.first_signal() {
@@ -91,6 +100,18 @@ pub fn talk(plan: &TalkPlan) -> Result<i32> {
     // The handlers stay until here so a signal during the undo cannot cut it short.
     drop(signals);
     Ok(code)
+}
+
+/// A setup error: a lock wait cut short by a signal ends the talk with 128+n, as any
+/// signal during setup does (what was set up is undone already); others are returned.
+fn interrupted_or(e: anyhow::Error) -> Result<i32> {
+    match e.downcast_ref::<Interrupted>() {
+        Some(i) => {
+            eprintln!("seance: {i}; claude was not started");
+            Ok(128 + i.signal)
+        }
+        None => Err(e),
+    }
 }
 
 /// The session's transcript, canonicalized. Errors: the session has none (only an
@@ -186,7 +207,8 @@ fn run_claude(
     let child_pid = child.id();
     signals.forward_to(child_pid);
     if let Some(id) = ProcId::of(child_pid)
-        && let Err(e) = guard.set_child(id)
+        && let Err(e) = interruptible(signals.flag(), || guard.set_child(id))
+        && e.downcast_ref::<Interrupted>().is_none()
     {
         eprintln!("seance: warning: could not note claude in the ledger: {e:#}");
     }

@@ -75,6 +75,12 @@ impl Forwarder {
         Ok(forwarder)
     }
 
+    /// The first signal's number once one arrived (0 before): what lock waits in the
+    /// talk's setup watch (see [`crate::link::lock::interruptible`]).
+    pub(super) fn flag(&self) -> &Arc<AtomicI32> {
+        &self.first
+    }
+
     /// From now on, forward to `pid`; also sends it a signal that came in between the
     /// setup check and now.
     pub(super) fn forward_to(&self, pid: u32) {
