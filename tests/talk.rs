@@ -588,7 +588,11 @@ fn every_handled_signal_is_forwarded_then_undone() {
             send_signal(child.id(), sig);
             let out = child.wait_with_output().unwrap();
             let stderr = text(&out.stderr);
-            assert!(start.elapsed() < Duration::from_secs(10), "signal {sig}");
+            let took = start.elapsed();
+            assert!(
+                took < Duration::from_secs(10),
+                "signal {sig}: {took:?} {stderr}"
+            );
             assert_eq!(out.status.code(), Some(128 + sig), "signal {sig}: {stderr}");
             assert_eq!(
                 values(&w.runs()[0], "SIG"),

@@ -204,7 +204,9 @@ trap 'on_sig HUP 129' HUP
 {traps}touch "$LOG.ready"
 {during}
 if [ {sleep} -gt 0 ]; then
-  sleep {sleep} & SLEEPER=$!
+  # Not on seance's stdout/stderr: a signal that comes between starting it and
+  # noting its pid leaves it running, and it must not hold the test's pipes open.
+  sleep {sleep} >/dev/null 2>&1 & SLEEPER=$!
   wait $SLEEPER
 fi
 report_links LINK_AT_END >> "$LOG"
