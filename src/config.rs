@@ -46,9 +46,11 @@ pub struct Config {
     pub town: Option<Town>,
     /// The events file to read, if any.
     pub events_file: Option<PathBuf>,
-    /// `$XDG_STATE_HOME/seance` (default `~/.local/state/seance`): the talk ledger.
+    /// `$XDG_STATE_HOME/seance` (default `~/.local/state/seance`, on macOS too): the
+    /// talk ledger.
     pub state_dir: PathBuf,
-    /// `$XDG_CACHE_HOME/seance/transcripts-v1.json`, unless `--no-cache`.
+    /// `$XDG_CACHE_HOME/seance/transcripts.bin` (default `~/.cache/seance/`; on
+    /// macOS `~/Library/Caches/seance/`), unless `--no-cache`.
     pub cache_file: Option<PathBuf>,
     /// Colour the table.
     pub color: bool,
@@ -102,6 +104,12 @@ fn env_path(name: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// An XDG base directory variable, when set to an absolute path (the spec ignores
+/// relative ones).
+fn xdg_dir(name: &str) -> Option<PathBuf> {
+    env_path(name).filter(|p| p.is_absolute())
+}
+
 /// Resolves `cli` against the environment.
 ///
 /// Errors: no current account can be named (no `CLAUDE_CONFIG_DIR` and no `HOME`), or
@@ -133,14 +141,18 @@ pub fn resolve(cli: &Cli) -> Result<Config> {
         .events
         .clone()
         .or_else(|| town.as_ref().map(Town::events_file));
-    let state_dir = dirs::state_dir()
+    // $XDG_STATE_HOME / $XDG_CACHE_HOME win on every platform (dirs honours them on
+    // Linux only; macOS has no state dir and keeps caches in ~/Library/Caches).
+    let state_dir = xdg_dir("XDG_STATE_HOME")
+        .or_else(dirs::state_dir)
         .or_else(|| home.as_ref().map(|h| h.join(".local/state")))
         .context("cannot tell where to keep state: set XDG_STATE_HOME or HOME")?
         .join("seance");
     let cache_file = if cli.no_cache {
         None
     } else {
-        dirs::cache_dir()
+        xdg_dir("XDG_CACHE_HOME")
+            .or_else(dirs::cache_dir)
             .or_else(|| home.as_ref().map(|h| h.join(".cache")))
             .map(|d| d.join("seance").join(crate::discover::cache::CACHE_FILE))
     };

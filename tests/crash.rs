@@ -3,19 +3,25 @@
 //! fault-injection points; afterwards a `--reap` or the next `--talk` must bring the
 //! current account back to its state before the talk, byte for byte, and no reader may
 //! ever have seen a torn index or ledger. Also: a full disk and a read-only target.
+//! Tracing (ptrace) and the private mounts (unshare) are Linux's: those tests are built
+//! on Linux only; the fault-point crashes run everywhere.
 
 mod rel_support;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+#[cfg(target_os = "linux")]
+use std::os::unix::process::CommandExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
+#[cfg(target_os = "linux")]
 use std::process::{Command, Stdio};
 
 use rel_support::*;
 
 /// How a traced run ended.
 #[derive(Debug)]
+#[cfg(target_os = "linux")]
 enum Ended {
     /// Exited with this code.
     Exited(i32),
@@ -26,6 +32,7 @@ enum Ended {
 }
 
 /// Syscalls that change the file system (or start claude), counted as crash points.
+#[cfg(target_os = "linux")]
 fn changing_syscall(nr: u64, args: &[u64; 6]) -> Option<&'static str> {
     let nr = nr as libc::c_long;
     let open_flags_change = |flags: u64| {
@@ -66,6 +73,7 @@ fn changing_syscall(nr: u64, args: &[u64; 6]) -> Option<&'static str> {
 }
 
 /// `PTRACE_GET_SYSCALL_INFO` (Linux 5.3): op, then nr and args at an entry stop.
+#[cfg(target_os = "linux")]
 fn syscall_entry(pid: libc::pid_t) -> Option<(u64, [u64; 6])> {
     const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
     const OP_ENTRY: u8 = 1;
@@ -97,6 +105,7 @@ fn syscall_entry(pid: libc::pid_t) -> Option<(u64, [u64; 6])> {
 /// claude it spawns run untraced), and kills it with SIGKILL at the entry of its
 /// `kill_at`-th changing syscall (1-based) if given. Returns how it ended and the names
 /// of the changing syscalls it entered. `None` when ptrace is not allowed here.
+#[cfg(target_os = "linux")]
 fn traced(cmd: &mut Command, kill_at: Option<usize>) -> Option<(Ended, Vec<&'static str>)> {
     // SAFETY: ptrace(TRACEME) is async-signal-safe; nothing else runs before exec.
     unsafe {
@@ -169,6 +178,7 @@ fn traced(cmd: &mut Command, kill_at: Option<usize>) -> Option<(Ended, Vec<&'sta
 }
 
 /// `cmd` with its output thrown away (hundreds of runs would drown the test's own).
+#[cfg(target_os = "linux")]
 fn quiet(mut cmd: Command) -> Command {
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     cmd
@@ -276,6 +286,7 @@ fn recover_and_check(
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn sigkill_before_every_changing_syscall_is_recovered() {
     let mut total = 0;
     for existing_index in [true, false] {
@@ -353,6 +364,7 @@ fn sigkill_at_each_fault_point_is_recovered_by_reap_or_next_talk() {
 }
 
 /// Runs `script` (sh) in a private mount namespace; `None` when mounts are not allowed.
+#[cfg(target_os = "linux")]
 fn in_mount_namespace(script: &str) -> Option<std::process::Output> {
     for unshare in [&["-m"][..], &["-rm"][..]] {
         let probe = Command::new("unshare")
@@ -372,11 +384,13 @@ fn in_mount_namespace(script: &str) -> Option<std::process::Output> {
     None
 }
 
+#[cfg(target_os = "linux")]
 fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
 }
 
 /// The command line of `cmd` (program, args, env, cwd) as a shell line.
+#[cfg(target_os = "linux")]
 fn shell_line(cmd: &Command) -> String {
     let mut line = String::new();
     if let Some(dir) = cmd.get_current_dir() {
@@ -405,6 +419,7 @@ fn shell_line(cmd: &Command) -> String {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn full_disk_is_a_clear_error_and_leaves_nothing() {
     for (existing_index, state_on_full_disk) in [(true, false), (false, false), (true, true)] {
         let s = setup(existing_index);
@@ -486,6 +501,7 @@ fn full_disk_is_a_clear_error_and_leaves_nothing() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn read_only_target_is_a_clear_error_and_leaves_nothing() {
     for existing_index in [true, false] {
         let s = setup(existing_index);
@@ -525,6 +541,7 @@ fn read_only_target_is_a_clear_error_and_leaves_nothing() {
 
 /// The helpers above stay honest: a kill point past the last one never fires.
 #[test]
+#[cfg(target_os = "linux")]
 fn tracer_counts_and_kills_where_asked() {
     let s = setup(false);
     let Some((ended, points)) = traced(s.w.seance().arg("--reap"), None) else {
@@ -545,8 +562,10 @@ fn tracer_counts_and_kills_where_asked() {
 
 /// A seance killed between spawning claude and noting its pid in the ledger must not
 /// leave a claude running on a link the next reap takes away. claude is sent SIGTERM
-/// when its seance dies (PR_SET_PDEATHSIG), so no stand-in ever reports its link lost.
+/// when its seance dies (by the watchdog of src/platform/tether.rs, which it registered
+/// with before exec), so no stand-in ever reports its link lost.
 #[test]
+#[cfg(target_os = "linux")]
 fn kill_between_spawn_and_set_child_leaves_no_claude_on_a_reaped_link() {
     let s = setup(true);
     let other = sid(0xd00d);

@@ -6,20 +6,26 @@
 
 mod rel_support;
 
+#[cfg(target_os = "linux")]
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{PermissionsExt, symlink};
+#[cfg(target_os = "linux")]
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+#[cfg(target_os = "linux")]
+use std::process::Command;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use rel_support::*;
 use serde_json::{Map, Value, json};
 
+#[cfg(target_os = "linux")] // setpriv (util-linux) runs seance as another user
 const NOBODY: u32 = 65534;
 
 #[test]
@@ -341,11 +347,18 @@ fn a_100_mb_single_line_transcript_lists_in_bounded_time_and_memory() {
     assert_eq!(rows[0]["size_bytes"], size);
     assert_eq!(rows[0]["started_at"], "2026-11-20T09:00:01.000Z");
     assert!(took < Duration::from_secs(5), "took {took:?}");
-    let max_rss_mb = ru.ru_maxrss / 1024;
+    // ru_maxrss is in KiB on Linux, in bytes on macOS.
+    let max_rss_mb = ru.ru_maxrss
+        / if cfg!(target_os = "macos") {
+            1 << 20
+        } else {
+            1 << 10
+        };
     assert!(max_rss_mb < 64, "seance peaked at {max_rss_mb} MiB");
     eprintln!("100 MB line: listed in {took:?}; seance peaked at {max_rss_mb} MiB");
 }
 
+#[cfg(target_os = "linux")]
 /// Whether `setpriv` can run a command as `nobody` here.
 fn can_drop_to_nobody() -> bool {
     Command::new("setpriv")
@@ -354,6 +367,7 @@ fn can_drop_to_nobody() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+#[cfg(target_os = "linux")]
 /// `cmd` run as `nobody` through `setpriv` (env and cwd kept), with `bin` (a copy of
 /// seance that `nobody` can reach) as its program.
 fn as_nobody(cmd: &Command, bin: &Path) -> Command {
@@ -374,6 +388,7 @@ fn as_nobody(cmd: &Command, bin: &Path) -> Command {
     c
 }
 
+#[cfg(target_os = "linux")]
 fn chown_tree(path: &Path, uid: u32) {
     for e in walkdir::WalkDir::new(path) {
         let e = e.unwrap();
@@ -381,6 +396,7 @@ fn chown_tree(path: &Path, uid: u32) {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Makes the world readable (not writable) by others, with a copy of the binary.
 fn open_for_nobody(w: &World) -> PathBuf {
     fs::set_permissions(&w.root, fs::Permissions::from_mode(0o755)).unwrap();
@@ -391,6 +407,7 @@ fn open_for_nobody(w: &World) -> PathBuf {
     bin
 }
 
+#[cfg(target_os = "linux")]
 /// Writes a stand-in claude that records, with `stat`, the mode of each given path.
 fn mode_recording_standin(w: &World, paths: &[(&str, PathBuf)]) -> PathBuf {
     let runs = w.root.join("runs");
@@ -409,6 +426,7 @@ fn mode_recording_standin(w: &World, paths: &[(&str, PathBuf)]) -> PathBuf {
     path
 }
 
+#[cfg(target_os = "linux")]
 fn modes(log: &str) -> BTreeMap<String, String> {
     log.lines()
         .filter_map(|l| l.split_once('='))
@@ -416,6 +434,7 @@ fn modes(log: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+#[cfg(target_os = "linux")] // setpriv (util-linux) runs seance as another user
 #[test]
 fn a_talk_writes_only_in_projects_state_and_cache_with_private_modes() {
     if !can_drop_to_nobody() {
@@ -516,6 +535,7 @@ fn a_talk_writes_only_in_projects_state_and_cache_with_private_modes() {
     assert_eq!(mode(&index), 0o644);
 }
 
+#[cfg(target_os = "linux")] // setpriv (util-linux) runs seance as another user
 #[test]
 fn permission_denied_is_a_warning_and_listing_goes_on() {
     if !can_drop_to_nobody() {

@@ -62,7 +62,8 @@ fn sigkill_ends_claude_too_and_reap_removes_what_was_left() {
     let link = w.target_folder(&w.proj).join(format!("{ID}.jsonl"));
     assert_eq!(fs::read_link(&link).unwrap(), w.source, "left behind");
 
-    // The kernel ends claude with its seance (PR_SET_PDEATHSIG): nobody signals it here.
+    // seance's watchdog (src/platform/tether.rs) ends claude with its seance: the test
+    // signals nothing to claude here.
     let claude_pid: u32 = values(&w.runs()[0], "PID")[0].parse().unwrap();
     wait_gone(claude_pid, "claude of a killed seance");
     assert_eq!(values(&w.runs()[0], "SIG"), ["TERM"]);

@@ -410,7 +410,8 @@ fn killed_at_random_round(seed: u64) -> (usize, usize) {
         "{ctx}: the rewriter read a torn index"
     );
     // No claude loses its link while it runs: a killed seance's claude is ended with
-    // it (PR_SET_PDEATHSIG), and a live seance's keeps its link to the end.
+    // it (by its watchdog, src/platform/tether.rs), and a live seance's keeps its link
+    // to the end.
     for (pid, log) in w.runs() {
         assert!(
             !log.contains("LOST"),

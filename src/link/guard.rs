@@ -575,6 +575,11 @@ impl LinkGuard {
     }
 
     fn leave(&mut self) -> Result<Vec<Action>> {
+        // The undo waits for its locks whatever signal arrives (a talk's setup does not).
+        crate::link::lock::uninterruptible(|| self.leave_now())
+    }
+
+    fn leave_now(&mut self) -> Result<Vec<Action>> {
         let me = self.me;
         let link = self.link.clone();
         let from_ledger = ledger::with_ledger(&self.state_dir, |txn| {

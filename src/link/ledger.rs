@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::link::index_patch::IndexPatch;
 use crate::link::lock::{LEDGER_LOCK_TIMEOUT, with_lock};
+use crate::platform::process;
 use crate::util::atomic::{create_private_dir_all, write_atomic};
 
 /// File name of the ledger inside the state dir.
@@ -24,12 +25,14 @@ pub const LEDGER_LOCK: &str = "ledger.lock";
 pub const LEDGER_VERSION: u32 = 1;
 
 /// A process, identified so that a recycled pid is not mistaken for it: the pid plus the
-/// process start time from `/proc/<pid>/stat` (field 22, clock ticks since boot).
+/// process start time ([`crate::platform::process::ProcessInfo::start_time`]: clock ticks
+/// after boot on Linux, microseconds after the epoch on macOS). The ledger never leaves
+/// the machine, so the unit only has to be this machine's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcId {
     /// Process id.
     pub pid: u32,
-    /// Start time in clock ticks after boot (0 where `/proc` is not available).
+    /// Start time (0 where the platform cannot tell).
     pub start_time: u64,
 }
 
@@ -39,65 +42,37 @@ impl ProcId {
         let pid = std::process::id();
         ProcId {
             pid,
-            start_time: start_time(pid).unwrap_or(0),
+            start_time: process::info(pid).map_or(0, |i| i.start_time),
         }
     }
 
     /// The live process `pid`, if there is one (a zombie counts as gone).
     pub fn of(pid: u32) -> Option<ProcId> {
-        if !pid_alive(pid) {
+        if !process::exists(pid) {
             return None;
         }
-        Some(ProcId {
-            pid,
-            start_time: start_time(pid).unwrap_or(0),
-        })
+        match process::info(pid) {
+            Some(i) if i.zombie => None,
+            Some(i) => Some(ProcId {
+                pid,
+                start_time: i.start_time,
+            }),
+            None => Some(ProcId { pid, start_time: 0 }),
+        }
     }
 
     /// Whether this very process still runs: same pid, same start time, not a zombie.
     pub fn is_alive(&self) -> bool {
-        if !pid_alive(self.pid) {
+        if !process::exists(self.pid) {
             return false;
         }
-        match start_time(self.pid) {
-            Some(t) => t == self.start_time,
-            // No /proc: the pid is all we can go by.
+        match process::info(self.pid) {
+            Some(i) => !i.zombie && i.start_time == self.start_time,
+            // The platform cannot tell (or the pid is another user's now): only a
+            // record made without a start time can be matched, by pid alone.
             None => self.start_time == 0,
         }
     }
-}
-
-/// Field 22 (`starttime`) of `/proc/<pid>/stat`. The command name (field 2) is in
-/// parentheses and may hold spaces or `)`, so fields are counted after the last `)`.
-fn start_time(pid: u32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_start_time(&stat)
-}
-
-fn parse_start_time(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // After ")" come fields 3 (state), 4, ...; field 22 is the 20th of them.
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-fn proc_state(pid: u32) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().next()?.chars().next()
-}
-
-fn pid_alive(pid: u32) -> bool {
-    let Ok(raw) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if raw <= 0 {
-        return false;
-    }
-    // SAFETY: kill with signal 0 only checks for existence and permission.
-    let exists = unsafe { libc::kill(raw, 0) } == 0
-        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    // A zombie (or dead-marked) process has finished: it holds nothing any more.
-    exists && !matches!(proc_state(pid), Some('Z' | 'X'))
 }
 
 /// One seance process sharing a link, and the claude it runs once it runs one.
@@ -260,19 +235,10 @@ mod tests {
     use std::process::Command;
 
     #[test]
-    fn parses_start_time_after_tricky_comm() {
-        let stat =
-            "1234 (a) b) c) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
-        assert_eq!(parse_start_time(stat), Some(987654));
-        assert_eq!(parse_start_time("garbage"), None);
-        assert_eq!(parse_start_time("1 (x) S 1 2"), None);
-    }
-
-    #[test]
     fn current_process_is_alive_and_has_start_time() {
         let me = ProcId::current();
         assert!(me.is_alive());
-        assert!(me.start_time > 0, "Linux has /proc");
+        assert!(me.start_time > 0, "Linux and macOS tell start times");
         assert_eq!(ProcId::of(me.pid), Some(me));
     }
 
@@ -292,7 +258,7 @@ mod tests {
         let id = ProcId::of(child.id());
         // Wait until it is a zombie (exited, not yet reaped).
         for _ in 0..200 {
-            if proc_state(child.id()) == Some('Z') {
+            if process::info(child.id()).is_some_and(|i| i.zombie) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(5));

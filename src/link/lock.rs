@@ -2,11 +2,14 @@
 //! timeout. The lock file is never renamed or replaced: renaming over a locked file would
 //! hand the next comer a fresh, unlocked inode.
 
+use std::cell::RefCell;
 use std::ffi::OsString;
 use std::fs::{self, OpenOptions};
 use std::io::ErrorKind;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -35,6 +38,58 @@ pub struct LockTimeout {
     pub waited: Duration,
 }
 
+/// A signal arrived while waiting for a lock inside [`interruptible`]: the wait was
+/// given up at once instead of running on to its timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted by signal {signal} while waiting for the lock {}", .path.display())]
+pub struct Interrupted {
+    /// The signal number.
+    pub signal: i32,
+    /// The `.lock` file that was busy.
+    pub path: PathBuf,
+}
+
+thread_local! {
+    /// The signal flag lock waits on this thread watch (0: none yet), if any.
+    static INTERRUPT: RefCell<Option<Arc<AtomicI32>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with every lock wait on this thread given up (with [`Interrupted`]) as soon
+/// as `signal` holds a signal number (non-zero), as a signal handler sets it. Only
+/// waiting is cut short: a free lock is still taken. Nests; the previous setting comes
+/// back when `f` returns or panics.
+pub fn interruptible<T>(signal: &Arc<AtomicI32>, f: impl FnOnce() -> T) -> T {
+    with_interrupt(Some(Arc::clone(signal)), f)
+}
+
+/// Runs `f` with lock waits on this thread not interruptible, even inside
+/// [`interruptible`]: for undoing, which must wait for its locks whatever arrives.
+pub fn uninterruptible<T>(f: impl FnOnce() -> T) -> T {
+    with_interrupt(None, f)
+}
+
+fn with_interrupt<T>(flag: Option<Arc<AtomicI32>>, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Arc<AtomicI32>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let old = self.0.take();
+            INTERRUPT.with(|i| *i.borrow_mut() = old);
+        }
+    }
+    let _restore = Restore(INTERRUPT.with(|i| i.replace(flag)));
+    f()
+}
+
+/// The signal that interrupts lock waits on this thread now, if one arrived.
+fn pending_interrupt() -> Option<i32> {
+    INTERRUPT.with(|i| {
+        i.borrow()
+            .as_ref()
+            .map(|flag| flag.load(Ordering::SeqCst))
+            .filter(|&sig| sig != 0)
+    })
+}
+
 /// `<path>.lock`: the lock file guarding `path` (same name `gt seance` uses).
 pub fn lock_path_for(path: &Path) -> PathBuf {
     let mut name: OsString = path.as_os_str().to_owned();
@@ -46,7 +101,8 @@ pub fn lock_path_for(path: &Path) -> PathBuf {
 /// its parent must exist), waiting at most `timeout` for it.
 ///
 /// Errors: [`LockTimeout`] (reachable through `anyhow::Error::downcast_ref`) when the
-/// lock stays busy; an I/O error naming the lock file; or whatever `f` returns. The lock
+/// lock stays busy; [`Interrupted`] when a signal ends the wait (see [`interruptible`]);
+/// an I/O error naming the lock file; or whatever `f` returns. The lock
 /// is released when this returns, on every path, panics included (closing the file
 /// releases a flock).
 pub fn with_lock<T>(
@@ -78,6 +134,10 @@ pub fn with_lock<T>(
                 break guard;
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                if let Some(signal) = pending_interrupt() {
+                    let path = lock_path.to_owned();
+                    return Err(Interrupted { signal, path }.into());
+                }
                 let waited = start.elapsed();
                 if waited >= timeout {
                     return Err(LockTimeout {
@@ -173,6 +233,65 @@ mod tests {
         held_rx.recv().unwrap();
         with_lock(&lp, Duration::from_secs(5), || Ok(())).unwrap();
         holder.join().unwrap();
+    }
+
+    /// Holds `lp` on a thread until the returned sender is dropped or sent to.
+    fn hold(lp: &Path) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+        let (held_tx, held_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let lp = lp.to_owned();
+        let holder = std::thread::spawn(move || {
+            with_lock(&lp, Duration::from_secs(1), || {
+                held_tx.send(()).unwrap();
+                let _ = release_rx.recv();
+                Ok(())
+            })
+            .unwrap();
+        });
+        held_rx.recv().unwrap();
+        (release_tx, holder)
+    }
+
+    #[test]
+    fn a_signal_ends_an_interruptible_wait_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lp = tmp.path().join("x.lock");
+        let (release, holder) = hold(&lp);
+        let flag = Arc::new(AtomicI32::new(0));
+        let setter = {
+            let flag = Arc::clone(&flag);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                flag.store(libc::SIGTERM, Ordering::SeqCst);
+            })
+        };
+        let start = Instant::now();
+        let err = interruptible(&flag, || with_lock(&lp, Duration::from_secs(30), || Ok(())))
+            .unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        let int = err
+            .downcast_ref::<Interrupted>()
+            .expect("typed interruption");
+        assert_eq!((int.signal, &int.path), (libc::SIGTERM, &lp));
+        assert!(err.to_string().contains("signal 15"), "{err}");
+        // Undo code inside the same scope waits as before; outside it, too.
+        let err = interruptible(&flag, || {
+            uninterruptible(|| with_lock(&lp, Duration::from_millis(100), || Ok(())))
+        })
+        .unwrap_err();
+        assert!(err.downcast_ref::<LockTimeout>().is_some(), "{err}");
+        let err = with_lock(&lp, Duration::from_millis(100), || Ok(())).unwrap_err();
+        assert!(err.downcast_ref::<LockTimeout>().is_some(), "{err}");
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        setter.join().unwrap();
+        // A free lock is taken even with a signal pending.
+        let v = interruptible(&flag, || with_lock(&lp, Duration::ZERO, || Ok(7))).unwrap();
+        assert_eq!(v, 7);
     }
 
     #[test]

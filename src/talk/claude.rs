@@ -73,7 +73,8 @@ pub fn exit_code(status: ExitStatus) -> i32 {
 /// when seance names the fork, `--no-session-persistence` for `--ephemeral`, the
 /// passthrough arguments, then `-p -- <prompt>` in one-shot mode (the prompt is claude's
 /// positional argument: after a lone `--` one starting with `-` is not read as an
-/// option); run in `run_dir`, without [`STRIPPED_ENV`], and bound to die with seance.
+/// option); run in `run_dir`, without [`STRIPPED_ENV`], and refusing
+/// to start once seance is gone (the watchdog `run_claude` binds to it ends it after).
 pub(super) fn claude_command(
     plan: &TalkPlan,
     claude: &Path,
@@ -100,18 +101,15 @@ pub(super) fn claude_command(
     }
     // claude must not outlive seance: a claude whose seance was killed before noting its
     // pid in the ledger would look ownerless to the reaper, which would take its link.
-    // So the kernel sends it SIGTERM when seance dies, and a seance that died before
-    // this ran is caught by the parent check.
+    // The watchdog (crate::platform::tether) sends it SIGTERM when seance dies; a seance
+    // that died before this child could even run is caught here, and claude never starts.
     let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
-    // SAFETY: prctl and getppid are async-signal-safe; nothing else runs in the child
-    // before exec.
+    // SAFETY: getppid is async-signal-safe and the error allocates nothing; nothing else
+    // runs in the child before exec.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
             if libc::getppid() != parent {
-                return Err(std::io::Error::other("seance exited before claude started"));
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
             }
             Ok(())
         });

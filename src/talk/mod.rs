@@ -11,7 +11,9 @@ use crate::link::folder::project_folder_for;
 use crate::link::guard::{LinkGuard, LinkRequest, LinkState, fault};
 use crate::link::index_patch::Object;
 use crate::link::ledger::ProcId;
+use crate::link::lock::{Interrupted, interruptible};
 use crate::link::reaper::reap;
+use crate::platform::tether::Tether;
 
 mod claude;
 pub mod messages;
@@ -76,11 +78,14 @@ pub struct TalkPlan {
 /// should exit with (claude's status, 128+n for signal n; 128+n as well when a signal
 /// arrived before claude could start).
 ///
-/// SIGINT, SIGTERM and SIGHUP are caught for the whole talk (so they never kill seance
-/// with a link in place): while claude runs they are forwarded to it (a SIGINT from the
-/// terminal is not, since the terminal already sent it to claude's process group), and
-/// seance waits for claude, then undoes. All messages go to stderr (see [`messages`]);
-/// in one-shot mode stdout carries claude's stdout only.
+/// Every signal whose default action would end seance (SIGINT, SIGTERM, SIGHUP,
+/// SIGQUIT, SIGUSR1, SIGALRM, ...: [`crate::platform::signals::handled`]) is caught for
+/// the whole talk, so none kills seance with a link in place. While claude runs they are
+/// forwarded to it (a ^C or ^\ from the terminal is not, since the terminal already
+/// sent it to claude's process group), and seance waits for claude, then undoes. One
+/// that arrives while the setup waits for a lock ends the talk at once. A watchdog
+/// ([`Tether`]) ends claude if seance itself is killed. All messages go to stderr (see
+/// [`messages`]); in one-shot mode stdout carries claude's stdout only.
 ///
 /// Errors: no transcript, claude missing or not executable (checked before anything is
 /// changed), a run directory that cannot be used, a foreign file at the link path, lock
@@ -89,11 +94,18 @@ pub fn talk(plan: &TalkPlan) -> Result<i32> {
     let signals = Forwarder::install()?;
     let claude = locate_claude(plan.claude.as_deref())?;
     let source = source_transcript(plan)?;
-    reap_and_report(plan)?;
-    let (run, canonical_run) = plan_run_dir(plan)?;
-    let trust_before = check_trust(plan, &run, &canonical_run, true);
-    let fork = Fork::choose(plan)?;
-    let guard = link_session(plan, &source, &canonical_run)?;
+    let setup = interruptible(signals.flag(), || -> Result<_> {
+        reap_and_report(plan)?;
+        let (run, canonical_run) = plan_run_dir(plan)?;
+        let trust_before = check_trust(plan, &run, &canonical_run, true);
+        let fork = Fork::choose(plan)?;
+        let guard = link_session(plan, &source, &canonical_run)?;
+        Ok((run, canonical_run, trust_before, fork, guard))
+    });
+    let (run, canonical_run, trust_before, fork, guard) = match setup {
+        Ok(done) => done,
+        Err(e) => return interrupted_or(e),
+    };
 
     // A signal during setup: do not start claude at all; the guard undoes on return.
     if let Some(sig) = signals.first_signal() {
@@ -109,6 +121,18 @@ pub fn talk(plan: &TalkPlan) -> Result<i32> {
     // The handlers stay until here so a signal during the undo cannot cut it short.
     drop(signals);
     Ok(code)
+}
+
+/// A setup error: a lock wait cut short by a signal ends the talk with 128+n, as any
+/// signal during setup does (what was set up is undone already); others are returned.
+fn interrupted_or(e: anyhow::Error) -> Result<i32> {
+    match e.downcast_ref::<Interrupted>() {
+        Some(i) => {
+            crate::util::say::error(&format!("{i}; claude was not started"));
+            Ok(128 + i.signal)
+        }
+        None => Err(e),
+    }
 }
 
 /// The session's transcript, canonicalized. Errors: the session has none (only an
@@ -252,8 +276,8 @@ impl Fork {
     }
 }
 
-/// Starts claude in `run_dir`, forwards signals to it and notes it in the ledger, waits
-/// for it, and returns its exit code (see [`exit_code`]).
+/// Starts claude under its watchdog, forwards signals to it and notes it in the ledger,
+/// waits for it, and returns its exit code (see [`exit_code`]).
 fn run_claude(
     mut cmd: Command,
     claude: &Path,
@@ -261,17 +285,27 @@ fn run_claude(
     signals: &Forwarder,
     guard: &LinkGuard,
 ) -> Result<i32> {
-    let mut child = cmd.spawn().with_context(|| {
-        format!(
-            "starting claude ({}) in {}",
-            sanitize::path(claude),
-            sanitize::path(run_dir)
-        )
-    })?;
+    // On watch before claude can run; no lock is held here (see Tether::new).
+    let tether = Tether::new().context("starting the watchdog that ends claude with seance")?;
+    tether.bind(&mut cmd);
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            tether.release();
+            return Err(e).with_context(|| {
+                format!(
+                    "starting claude ({}) in {}",
+                    sanitize::path(claude),
+                    sanitize::path(run_dir)
+                )
+            });
+        }
+    };
     let child_pid = child.id();
     signals.forward_to(child_pid);
     if let Some(id) = ProcId::of(child_pid)
-        && let Err(e) = guard.set_child(id)
+        && let Err(e) = interruptible(signals.flag(), || guard.set_child(id))
+        && e.downcast_ref::<Interrupted>().is_none()
     {
         Msg::NotInLedger(&format!("{e:#}")).say();
     }
@@ -279,8 +313,9 @@ fn run_claude(
 
     wait_exited_unreaped(child_pid);
     // claude has exited but is not reaped yet, so its pid cannot have been recycled
-    // while the handlers could still signal it; stop forwarding before reaping.
+    // while the handlers or the watchdog could still signal it; stop both first.
     signals.stop_forwarding();
+    tether.release();
     let status = child.wait();
     let status = status.with_context(|| format!("waiting for {}", sanitize::path(claude)))?;
     Ok(exit_code(status))

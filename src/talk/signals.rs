@@ -5,13 +5,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::{Context, Result};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
-/// SIGINT, SIGTERM and SIGHUP handlers for one talk. Installed for the whole talk so
-/// these signals never kill seance with a link in place; they forward to claude once it
-/// runs and otherwise just remember the first signal. Unregistered on drop.
+use crate::platform::signals::{ControllingTerminal, handled};
+
+/// Handlers for one talk, for every signal in [`handled`] (each whose default action
+/// would end seance). Installed for the whole talk so none of them kills seance with a
+/// link in place; they forward to claude once it runs and otherwise just remember the
+/// first signal. Unregistered on drop.
 ///
-/// The handlers only touch atomics and call kill(2), both async-signal-safe. Each talk
+/// The handlers only touch atomics and make async-signal-safe calls (kill(2), and the
+/// process-group checks of [`ControllingTerminal::sent_to_claude_too`]). Each talk
 /// registers its own, so two talks in one process (tests) do not mix their children.
 pub(super) struct Forwarder {
     ids: Vec<signal_hook_registry::SigId>,
@@ -26,19 +29,29 @@ impl Forwarder {
         let child = Arc::new(AtomicI32::new(0));
         let first = Arc::new(AtomicI32::new(0));
         let pending = Arc::new(AtomicI32::new(0));
-        let mut ids = Vec::new();
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            let (child, first, pending) =
-                (Arc::clone(&child), Arc::clone(&first), Arc::clone(&pending));
+        let tty = Arc::new(ControllingTerminal::open());
+        let mut forwarder = Forwarder {
+            ids: Vec::new(),
+            child,
+            first,
+            pending,
+        };
+        for sig in handled() {
+            let (child, first, pending, tty) = (
+                Arc::clone(&forwarder.child),
+                Arc::clone(&forwarder.first),
+                Arc::clone(&forwarder.pending),
+                Arc::clone(&tty),
+            );
             let action = move |info: &libc::siginfo_t| {
                 let _ = first.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
-                // A terminal's ^C (SI_KERNEL) went to the whole foreground process
-                // group, claude included; sending it again would make claude see one ^C
-                // as two. (Interactive claude 2.1.197 keeps the terminal raw, so there
-                // ^C is input, not a signal; this matters for a cooked terminal, as in
-                // -p or before claude sets raw mode.) Signals sent by a process
-                // (si_code <= 0: kill, tkill, sigqueue) reached seance alone: pass on.
-                if sig == SIGINT && info.si_code == libc::SI_KERNEL {
+                // A terminal's ^C or ^\ went to the whole foreground process group,
+                // claude included; sending it again would make claude see one ^C as two.
+                // (Interactive claude 2.1.197 keeps the terminal raw, so there ^C is
+                // input, not a signal; this matters for a cooked terminal, as in -p or
+                // before claude sets raw mode.) Signals sent by a process reached seance
+                // alone: pass them on.
+                if tty.sent_to_claude_too(sig, info, child.load(Ordering::SeqCst)) {
                     return;
                 }
                 // Note it before looking at the pid: either we see the pid, or
@@ -52,18 +65,20 @@ impl Forwarder {
                     }
                 }
             };
-            // SAFETY: the action only uses atomics and kill(2), which are allowed in a
-            // signal handler; it neither allocates nor locks.
+            // SAFETY: the action only uses atomics and async-signal-safe calls; it
+            // neither allocates nor locks. (On error, dropping `forwarder` unregisters
+            // the handlers installed so far.)
             let id = unsafe { signal_hook_registry::register_sigaction(sig, action) }
                 .with_context(|| format!("installing a handler for signal {sig}"))?;
-            ids.push(id);
+            forwarder.ids.push(id);
         }
-        Ok(Forwarder {
-            ids,
-            child,
-            first,
-            pending,
-        })
+        Ok(forwarder)
+    }
+
+    /// The first signal's number once one arrived (0 before): what lock waits in the
+    /// talk's setup watch (see [`crate::link::lock::interruptible`]).
+    pub(super) fn flag(&self) -> &Arc<AtomicI32> {
+        &self.first
     }
 
     /// From now on, forward to `pid`; also sends it a signal that came in between the

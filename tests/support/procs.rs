@@ -19,7 +19,13 @@ pub fn alive(pid: i32) -> bool {
     stat(pid).is_some_and(|(_, state)| state != 'Z' && state != 'X')
 }
 
-/// The live children of `pid`.
+/// Whether `pid` is seance's watchdog (src/platform/tether.rs, which ends claude if
+/// seance dies); it names itself so.
+fn is_watchdog(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "seance-watchdog\n")
+}
+
+/// The live children of `pid`, seance's watchdog left out.
 pub fn children(pid: i32) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -28,6 +34,7 @@ pub fn children(pid: i32) -> Vec<i32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|&child| stat(child).is_some_and(|(ppid, _)| ppid == pid) && alive(child))
+        .filter(|&child| !is_watchdog(child))
         .collect()
 }
 
