@@ -35,6 +35,16 @@ struct Row {
     size_bytes: Option<u64>,
     sources: Vec<SourceKind>,
     forked_from: Option<String>,
+    live: Option<LiveRow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct LiveRow {
+    pid: u32,
+    status: Option<String>,
+    kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq)]

@@ -89,6 +89,9 @@ pub struct Session {
     pub sources: Vec<Source>,
     /// The session this one was forked from.
     pub forked_from: Option<String>,
+    /// The running claude that has this session open, when one does right now (from
+    /// the owning account's `sessions/<pid>.json`); `None` otherwise.
+    pub live: Option<Live>,
     /// The legacy index file that has an entry for this session (the first one met).
     #[serde(skip)]
     pub index_file: Option<PathBuf>,
@@ -98,6 +101,18 @@ pub struct Session {
     /// `uuid` of the transcript's first-prompt record, for finding forks.
     #[serde(skip)]
     pub first_prompt_uuid: Option<String>,
+}
+
+/// A running claude registered in `<config>/sessions/<pid>.json` (Claude Code's live
+/// session registry; both 2.1.197 and 2.1.332 write it and remove it on a clean exit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Live {
+    /// The claude process id.
+    pub pid: u32,
+    /// `status` as claude wrote it (`idle`, `busy`, `waiting`), when present.
+    pub status: Option<String>,
+    /// `kind` as claude wrote it (`interactive`, `bg`, ...), when present.
+    pub kind: Option<String>,
 }
 
 fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
@@ -130,6 +145,7 @@ impl Session {
             size_bytes: None,
             sources: Vec::new(),
             forked_from: None,
+            live: None,
             index_file: None,
             title_kind: None,
             first_prompt_uuid: None,
@@ -202,22 +218,76 @@ pub fn is_uuid(s: &str) -> bool {
 /// merges them by session id. Never fails: every problem becomes a warning.
 pub fn scan(opts: ScanOptions) -> Catalog {
     let mut warnings = Warnings::default();
-    let owners: Vec<(usize, PathBuf)> = opts
-        .accounts
+    let owners = owners(opts.accounts);
+    let mut folders = collect_folders(opts.accounts, &owners, &mut warnings);
+    let mut events_file = opts.events_file;
+    if opts
+        .exact_id
+        .is_some_and(|id| narrow_to_id(&mut folders, id))
+    {
+        events_file = None;
+    }
+    let Listing {
+        found,
+        index_files,
+        cache,
+        events,
+    } = list_folders(&folders, &owners, &opts, events_file, &mut warnings);
+    let (metas, stale) = read_metadata(&found, cache);
+    let fresh = metas.iter().filter(|(_, fresh)| *fresh).count();
+    let cache_error = opts
+        .cache_file
+        .filter(|_| fresh > 0 || stale > 0)
+        .and_then(|path| save_cache(path, &found, &metas));
+
+    let mut merge = Merge::new(found.len(), warnings);
+    merge.transcripts(opts.accounts, found, metas);
+    merge.index_files(opts.accounts, &index_files, opts.want);
+    merge.events(events, &opts, events_file);
+    link_forks(&mut merge.sessions);
+    title_from_first_prompt(&mut merge.sessions);
+    Catalog {
+        sessions: merge.sessions,
+        warnings: merge.warnings,
+        fresh,
+        cache_error,
+    }
+}
+
+/// A project folder to list: owning account's index, folder name, path.
+type Folder = (usize, String, PathBuf);
+
+/// A legacy index file found while listing: path, owning account's index, folder name.
+type IndexFile = (PathBuf, usize, String);
+
+/// What a metadata read gave for one transcript, and whether it was read fresh (not
+/// taken from the cache).
+type MetaRead = (io::Result<TranscriptMeta>, bool);
+
+/// Each account with a projects folder, with that folder's canonical path: a symlink
+/// into one of them belongs to that account, not to the one it was found under.
+fn owners(accounts: &[Account]) -> Vec<(usize, PathBuf)> {
+    accounts
         .iter()
         .enumerate()
         .filter_map(|(i, a)| a.projects.clone().map(|p| (i, p)))
-        .collect();
+        .collect()
+}
 
-    // Project folders of every account, deduplicated by canonical path (folders may be
-    // symlinks to each other).
-    let mut folders: Vec<(usize, String, PathBuf)> = Vec::new();
+/// Project folders of every account, deduplicated by canonical path (folders may be
+/// symlinks to each other).
+fn collect_folders(
+    accounts: &[Account],
+    owners: &[(usize, PathBuf)],
+    warnings: &mut Warnings,
+) -> Vec<Folder> {
+    let mut folders: Vec<Folder> = Vec::new();
     let mut seen_folders = HashSet::new();
-    for (ai, acct) in opts.accounts.iter().enumerate() {
+    for (ai, acct) in accounts.iter().enumerate() {
         let Some(canonical_projects) = &acct.projects else {
             continue;
         };
-        for (name, path, kind) in project_folders(&acct.projects_dir(), &mut warnings) {
+        for (name, path, kind) in project_folders(&acct.projects_dir(), warnings) {
             // A real folder's canonical path is known without asking; only a symlinked
             // one needs resolving.
             let canon = match kind {
@@ -238,30 +308,53 @@ pub fn scan(opts: ScanOptions) -> Catalog {
             }
         }
     }
+    folders
+}
 
-    // A full id: list only the folders that hold its transcript, when any does.
-    let mut events_file = opts.events_file;
-    if let Some(id) = opts.exact_id {
-        let file = format!("{id}.jsonl");
-        let holding: Vec<_> = folders
-            .par_iter()
-            .filter(|(_, _, path)| fs::symlink_metadata(path.join(&file)).is_ok())
-            .cloned()
-            .collect();
-        if !holding.is_empty() {
-            folders = holding;
-            events_file = None;
-        }
+/// The exact-id fast path: keeps only the folders that hold `<id>.jsonl` (one `stat`
+/// each, in parallel) and returns true, or, when none does, leaves every folder and
+/// returns false (the session may be index- or event-only).
+fn narrow_to_id(folders: &mut Vec<Folder>, id: &str) -> bool {
+    let file = format!("{id}.jsonl");
+    let holding: Vec<_> = folders
+        .par_iter()
+        .filter(|(_, _, path)| fs::symlink_metadata(path.join(&file)).is_ok())
+        .cloned()
+        .collect();
+    if holding.is_empty() {
+        return false;
     }
+    *folders = holding;
+    true
+}
 
-    // List each folder in parallel: transcripts (stat only) and index files. Loading the
-    // cache and reading the events file do not depend on it: they run alongside.
-    type Listed = (Vec<Found>, Option<(PathBuf, usize, String)>, Warnings);
+/// What listing the folders gave, with the cache and events read alongside.
+struct Listing<'a> {
+    /// Transcripts found (stat only), folder by folder.
+    found: Vec<Found>,
+    /// Legacy index files found.
+    index_files: Vec<IndexFile>,
+    /// The metadata cache, when one is used.
+    cache: Option<Cache>,
+    /// The events file and what reading it gave, when it was read.
+    events: Option<(&'a Path, io::Result<Events>)>,
+}
+
+/// Lists each folder in parallel: transcripts (stat only) and index files. Loading the
+/// cache and reading the events file do not depend on it: they run alongside.
+fn list_folders<'a>(
+    folders: &[Folder],
+    owners: &[(usize, PathBuf)],
+    opts: &ScanOptions<'a>,
+    events_file: Option<&'a Path>,
+    warnings: &mut Warnings,
+) -> Listing<'a> {
+    type Listed = (Vec<Found>, Option<IndexFile>, Warnings);
     let (listed, (cache, events)): (Vec<Listed>, _) = rayon::join(
         || {
             folders
                 .par_iter()
-                .map(|(ai, name, path)| list_folder(*ai, name, path, &owners, opts.want))
+                .map(|(ai, name, path)| list_folder(*ai, name, path, owners, opts.want))
                 .collect()
         },
         || {
@@ -279,10 +372,18 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         index_files.extend(idx);
         warnings.extend(w);
     }
+    Listing {
+        found,
+        index_files,
+        cache,
+        events,
+    }
+}
 
-    // Metadata: moved out of the cache when path, size and mtime match, else read (in
-    // parallel).
-    let mut cache = cache;
+/// Metadata of every transcript, in `found`'s order: moved out of the cache when path,
+/// size and mtime match, else read (in parallel). Also gives how many cache rows were
+/// left unused (stale), which is a reason to rewrite the cache.
+fn read_metadata(found: &[Found], mut cache: Option<Cache>) -> (Vec<MetaRead>, usize) {
     let cached: Vec<Option<TranscriptMeta>> = found
         .iter()
         .map(|f| {
@@ -292,7 +393,7 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         })
         .collect();
     let stale = cache.map_or(0, |c| c.len());
-    let metas: Vec<(io::Result<TranscriptMeta>, bool)> = found
+    let metas: Vec<MetaRead> = found
         .par_iter()
         .zip(cached.into_par_iter())
         .map_init(Vec::new, |buf, (f, hit)| match hit {
@@ -300,139 +401,183 @@ pub fn scan(opts: ScanOptions) -> Catalog {
             None => (read_meta_with(&f.path, f.size, buf), true),
         })
         .collect();
-    let fresh = metas.iter().filter(|(_, fresh)| *fresh).count();
-    let mut cache_error = None;
-    if let Some(path) = opts.cache_file.filter(|_| fresh > 0 || stale > 0) {
-        let rows = found.iter().zip(&metas).filter_map(|(f, (m, _))| {
-            Some((CacheKey::new(&f.path, f.size, f.mtime), m.as_ref().ok()?))
-        });
-        if let Err(e) = crate::discover::cache::save(path, rows) {
-            cache_error = Some(format!("cannot write cache {}: {e:#}", path.display()));
+    (metas, stale)
+}
+
+/// Rewrites the cache at `path` from every transcript read well, so the next scan need
+/// not read them; says why when it cannot (that only costs speed, so it is no warning).
+fn save_cache(path: &Path, found: &[Found], metas: &[MetaRead]) -> Option<String> {
+    let rows = found.iter().zip(metas).filter_map(|(f, (m, _))| {
+        Some((CacheKey::new(&f.path, f.size, f.mtime), m.as_ref().ok()?))
+    });
+    cache::save(path, rows)
+        .err()
+        .map(|e| format!("cannot write cache {}: {e:#}", path.display()))
+}
+
+/// The sessions merged so far, by id, and the problems met merging them.
+struct Merge {
+    /// Merged sessions.
+    sessions: Vec<Session>,
+    /// Index of each session id in `sessions`.
+    by_id: HashMap<String, usize>,
+    /// Ids whose transcript exists but was skipped: their index entries must not claim
+    /// the transcript is missing.
+    skipped: HashSet<String>,
+    /// Problems met, from the listing on.
+    warnings: Warnings,
+}
+
+impl Merge {
+    /// An empty merge with room for `capacity` sessions, carrying on `warnings`.
+    fn new(capacity: usize, warnings: Warnings) -> Merge {
+        Merge {
+            sessions: Vec::with_capacity(capacity),
+            by_id: HashMap::with_capacity(capacity),
+            skipped: HashSet::new(),
+            warnings,
         }
     }
 
-    let mut sessions: Vec<Session> = Vec::with_capacity(found.len());
-    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(found.len());
-    // Ids whose transcript exists but was skipped: their index entries must not claim
-    // the transcript is missing.
-    let mut skipped: HashSet<String> = HashSet::new();
-    for (f, (meta, _)) in found.into_iter().zip(metas) {
-        let problem = match &meta {
-            Err(e) => Some(("unreadable transcripts skipped", e.to_string())),
-            Ok(m) if m.corrupt => Some((
-                "corrupt transcripts skipped",
-                "no JSON lines in its first 64 KiB".to_owned(),
-            )),
-            Ok(_) if f.size == 0 => Some(("empty transcripts skipped", "0 bytes".to_owned())),
-            Ok(_) => None,
-        };
-        if let Some((kind, detail)) = problem {
-            warnings.add(kind, &f.path, &detail);
-            skipped.insert(f.id);
-            continue;
-        }
-        // Every error was counted as a problem just above.
-        let Ok(meta) = meta else { continue };
-        let s = session_from_transcript(&opts.accounts[f.account], f, meta);
-        match by_id.get(&s.session_id) {
-            // The same id as a separate file in two accounts: keep the newer.
-            Some(&i) => {
-                if s.last_active_at > sessions[i].last_active_at {
-                    sessions[i] = s;
+    /// Adds a session per transcript read well (unreadable, corrupt and empty ones become
+    /// warnings); the same id in two accounts keeps the newer.
+    fn transcripts(&mut self, accounts: &[Account], found: Vec<Found>, metas: Vec<MetaRead>) {
+        for (f, (meta, _)) in found.into_iter().zip(metas) {
+            let problem = match &meta {
+                Err(e) => Some(("unreadable transcripts skipped", e.to_string())),
+                Ok(m) if m.corrupt => Some((
+                    "corrupt transcripts skipped",
+                    "no JSON lines in its first 64 KiB".to_owned(),
+                )),
+                Ok(_) if f.size == 0 => Some(("empty transcripts skipped", "0 bytes".to_owned())),
+                Ok(_) => None,
+            };
+            if let Some((kind, detail)) = problem {
+                self.warnings.add(kind, &f.path, &detail);
+                self.skipped.insert(f.id);
+                continue;
+            }
+            // Every error was counted as a problem just above.
+            let Ok(meta) = meta else { continue };
+            let s = session_from_transcript(&accounts[f.account], f, meta);
+            match self.by_id.get(&s.session_id) {
+                // The same id as a separate file in two accounts: keep the newer.
+                Some(&i) => {
+                    if s.last_active_at > self.sessions[i].last_active_at {
+                        self.sessions[i] = s;
+                    }
+                }
+                None => {
+                    self.by_id.insert(s.session_id.clone(), self.sessions.len());
+                    self.sessions.push(s);
                 }
             }
-            None => {
-                by_id.insert(s.session_id.clone(), sessions.len());
-                sessions.push(s);
-            }
         }
     }
 
-    // Index files enrich, and add sessions whose transcript is gone.
-    let parsed: Vec<_> = index_files
-        .par_iter()
-        .map(|(path, ai, folder)| (path, *ai, folder, read_index(path)))
-        .collect();
-    for (path, ai, folder, res) in parsed {
-        let file = match res {
-            Ok(f) => f,
-            Err(e) => {
-                warnings.add("malformed index files ignored", path, &e.to_string());
-                continue;
-            }
-        };
-        if file.skipped > 0 {
-            warnings.add(
-                "index files with bad entries",
-                path,
-                &format!("{} entries are not objects with a sessionId", file.skipped),
-            );
-        }
-        for entry in file.entries {
-            if opts.want.is_some_and(|w| !w(&entry.session_id))
-                || skipped.contains(&entry.session_id)
-            {
-                continue;
-            }
-            let i = match by_id.get(&entry.session_id) {
-                Some(&i) => i,
-                None => {
-                    // Listed under its own folder only when its transcript is truly gone:
-                    // a fullPath into another place we scan was (or will be) merged by id.
-                    let mut s = Session::new(entry.session_id.clone());
-                    let acct = &opts.accounts[ai];
-                    s.account = Some(acct.name.clone());
-                    s.config_dir = Some(acct.config_dir.clone());
-                    s.current_account = acct.current;
-                    s.project_folder = Some(folder.clone());
-                    s.transcript_missing = true;
-                    by_id.insert(s.session_id.clone(), sessions.len());
-                    sessions.push(s);
-                    sessions.len() - 1
+    /// Index files (parsed in parallel) enrich the sessions, and add those whose
+    /// transcript is gone.
+    fn index_files(
+        &mut self,
+        accounts: &[Account],
+        index_files: &[IndexFile],
+        want: Option<&(dyn Fn(&str) -> bool + Sync)>,
+    ) {
+        let parsed: Vec<_> = index_files
+            .par_iter()
+            .map(|(path, ai, folder)| (path, *ai, folder, read_index(path)))
+            .collect();
+        for (path, ai, folder, res) in parsed {
+            let file = match res {
+                Ok(f) => f,
+                Err(e) => {
+                    self.warnings
+                        .add("malformed index files ignored", path, &e.to_string());
+                    continue;
                 }
             };
-            enrich_from_index(&mut sessions[i], path, entry);
+            if file.skipped > 0 {
+                self.warnings.add(
+                    "index files with bad entries",
+                    path,
+                    &format!("{} entries are not objects with a sessionId", file.skipped),
+                );
+            }
+            for entry in file.entries {
+                if want.is_some_and(|w| !w(&entry.session_id))
+                    || self.skipped.contains(&entry.session_id)
+                {
+                    continue;
+                }
+                let i = match self.by_id.get(&entry.session_id) {
+                    Some(&i) => i,
+                    None => {
+                        // Listed under its own folder only when its transcript is truly
+                        // gone: a fullPath into another place we scan was (or will be)
+                        // merged by id.
+                        let mut s = Session::new(entry.session_id.clone());
+                        let acct = &accounts[ai];
+                        s.account = Some(acct.name.clone());
+                        s.config_dir = Some(acct.config_dir.clone());
+                        s.current_account = acct.current;
+                        s.project_folder = Some(folder.clone());
+                        s.transcript_missing = true;
+                        self.by_id.insert(s.session_id.clone(), self.sessions.len());
+                        self.sessions.push(s);
+                        self.sessions.len() - 1
+                    }
+                };
+                enrich_from_index(&mut self.sessions[i], path, entry);
+            }
         }
     }
 
-    // The exact-id path skipped the events; they are still the last source of a cwd.
-    let events = match (events, opts.events_file) {
-        (None, Some(p)) if events_file.is_none() && sessions.iter().any(|s| s.cwd.is_none()) => {
-            Some((p, read_events(p)))
-        }
-        (e, _) => e,
-    };
-    if let Some((events_path, res)) = events {
+    /// Merges the events file's session starts. `events` is what the listing read (from
+    /// `events_file`); when the exact-id path skipped it, it is read now if some session
+    /// still lacks a cwd, since the events are the last source of one.
+    fn events<'a>(
+        &mut self,
+        events: Option<(&'a Path, io::Result<Events>)>,
+        opts: &ScanOptions<'a>,
+        events_file: Option<&Path>,
+    ) {
+        let events = match (events, opts.events_file) {
+            (None, Some(p))
+                if events_file.is_none() && self.sessions.iter().any(|s| s.cwd.is_none()) =>
+            {
+                Some((p, read_events(p)))
+            }
+            (e, _) => e,
+        };
+        let Some((events_path, res)) = events else {
+            return;
+        };
         match res {
             Ok(ev) => merge_events(
-                &mut sessions,
-                &mut by_id,
+                &mut self.sessions,
+                &mut self.by_id,
                 ev,
                 events_path,
-                &mut warnings,
+                &mut self.warnings,
                 opts.want,
             ),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => warnings.add(
+            Err(e) => self.warnings.add(
                 "unreadable events files ignored",
                 events_path,
                 &e.to_string(),
             ),
         }
     }
+}
 
-    link_forks(&mut sessions);
-    for s in &mut sessions {
+/// A session with no title of its own is shown by its first prompt.
+fn title_from_first_prompt(sessions: &mut [Session]) {
+    for s in sessions {
         if s.title.is_none() && s.first_prompt.is_some() {
             s.title = s.first_prompt.clone();
             s.title_kind = Some(TitleKind::FirstPrompt);
         }
-    }
-    Catalog {
-        sessions,
-        warnings,
-        fresh,
-        cache_error,
     }
 }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::link::index_patch::{self, INDEX_FILE, Object, UndoOutcome};
+use crate::link::index_patch::{self, INDEX_FILE, IndexPatch, Object, UndoOutcome};
 use crate::link::ledger::{self, LedgerTxn, LinkRecord, Owner, ProcId};
 use crate::link::lock::{INDEX_LOCK_TIMEOUT, lock_path_for, remove_lock_file};
 use crate::util::atomic::{create_private_dir_all, sync_dir};
@@ -101,108 +101,134 @@ fn action(kind: ActionKind, path: &Path, detail: impl Into<String>) -> Action {
 pub fn undo_record(rec: &LinkRecord, dry_run: bool) -> Result<Vec<Action>> {
     let mut done = Vec::new();
     if let Some(patch) = &rec.index {
-        if dry_run {
-            let current = fs::read(&patch.path).ok();
-            match index_patch::plan_undo(current.as_deref(), patch) {
-                index_patch::UndoPlan::Nothing => {}
-                index_patch::UndoPlan::Unusable(r) => {
-                    done.push(action(ActionKind::LeftAlone, &patch.path, r))
-                }
-                index_patch::UndoPlan::Delete => {
-                    done.push(action(ActionKind::RemovedIndexFile, &patch.path, ""))
-                }
-                index_patch::UndoPlan::Write(_) => done.push(action(
-                    ActionKind::RemovedIndexEntry,
-                    &patch.path,
-                    rec.session_id.clone(),
-                )),
-            }
+        let step = if dry_run {
+            plan_index_undo(rec, patch)
         } else {
-            let kind = match index_patch::undo(patch, INDEX_LOCK_TIMEOUT)? {
-                UndoOutcome::Nothing => None,
-                UndoOutcome::Restored => Some(ActionKind::RestoredIndex),
-                UndoOutcome::EntryRemoved => Some(ActionKind::RemovedIndexEntry),
-                UndoOutcome::Deleted => Some(ActionKind::RemovedIndexFile),
-                UndoOutcome::LeftUnusable => Some(ActionKind::LeftAlone),
-            };
-            if let Some(kind) = kind {
-                done.push(action(kind, &patch.path, rec.session_id.clone()));
-            }
-        }
+            undo_index(rec, patch)?
+        };
+        done.extend(step);
     }
     fault("during-undo");
+    done.extend(undo_link(rec, dry_run)?);
+    if rec.folder_created {
+        undo_created_folder(rec, dry_run, &mut done)?;
+    }
+    Ok(done)
+}
+
+/// Dry run of the index step: what [`undo_index`] would do to the file as it is now.
+fn plan_index_undo(rec: &LinkRecord, patch: &IndexPatch) -> Option<Action> {
+    let current = fs::read(&patch.path).ok();
+    match index_patch::plan_undo(current.as_deref(), patch) {
+        index_patch::UndoPlan::Nothing => None,
+        index_patch::UndoPlan::Unusable(r) => Some(action(ActionKind::LeftAlone, &patch.path, r)),
+        index_patch::UndoPlan::Delete => {
+            Some(action(ActionKind::RemovedIndexFile, &patch.path, ""))
+        }
+        index_patch::UndoPlan::Write(_) => Some(action(
+            ActionKind::RemovedIndexEntry,
+            &patch.path,
+            rec.session_id.clone(),
+        )),
+    }
+}
+
+/// Takes seance's entry out of the index (or restores/deletes the file), under its lock.
+fn undo_index(rec: &LinkRecord, patch: &IndexPatch) -> Result<Option<Action>> {
+    let kind = match index_patch::undo(patch, INDEX_LOCK_TIMEOUT)? {
+        UndoOutcome::Nothing => None,
+        UndoOutcome::Restored => Some(ActionKind::RestoredIndex),
+        UndoOutcome::EntryRemoved => Some(ActionKind::RemovedIndexEntry),
+        UndoOutcome::Deleted => Some(ActionKind::RemovedIndexFile),
+        UndoOutcome::LeftUnusable => Some(ActionKind::LeftAlone),
+    };
+    Ok(kind.map(|kind| action(kind, &patch.path, rec.session_id.clone())))
+}
+
+/// Removes the link only while it still points at `rec.source`; anything else found
+/// at the link path is reported and left alone.
+fn undo_link(rec: &LinkRecord, dry_run: bool) -> Result<Option<Action>> {
     match fs::read_link(&rec.link) {
         Ok(target) if target == rec.source => {
             if !dry_run {
                 remove_if_present(&rec.link)?;
                 sync_dir(&rec.folder);
             }
-            done.push(action(
+            Ok(Some(action(
                 ActionKind::RemovedLink,
                 &rec.link,
                 format!("-> {}", rec.source.display()),
-            ));
+            )))
         }
-        Ok(target) => done.push(action(
+        Ok(target) => Ok(Some(action(
             ActionKind::LeftAlone,
             &rec.link,
             format!("now points to {}, not ours", target.display()),
-        )),
+        ))),
         // Not a symlink (a regular file someone put there) or gone: not ours to touch.
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => done.push(action(
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(Some(action(
             ActionKind::LeftAlone,
             &rec.link,
             "no longer a symlink",
-        )),
-        Err(e) => return Err(e).with_context(|| format!("reading link {}", rec.link.display())),
+        ))),
+        Err(e) => Err(e).with_context(|| format!("reading link {}", rec.link.display())),
     }
-    if rec.folder_created {
-        let index = rec.folder.join(INDEX_FILE);
-        let lock = lock_path_for(&index);
-        if !dry_run && rec.folder.is_dir() {
-            // A talk killed mid-write leaves the index's temp file; it is ours to remove.
-            for p in crate::link::lock::with_lock(&lock, INDEX_LOCK_TIMEOUT, || {
-                crate::util::atomic::remove_orphan_temps(&index)
-            })? {
-                done.push(action(
-                    ActionKind::RemovedTemp,
-                    &p,
-                    "left by a killed write",
-                ));
-            }
-        }
-        let others = match fs::read_dir(&rec.folder) {
-            Ok(read) => read
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path() != lock)
-                .filter(|e| !(dry_run && (e.path() == rec.link || is_our_index(rec, &e.path()))))
-                .count(),
-            Err(e) if e.kind() == ErrorKind::NotFound => usize::MAX,
-            Err(e) => {
-                return Err(e).with_context(|| format!("listing {}", rec.folder.display()));
-            }
-        };
-        if others == 0 {
-            if !dry_run {
-                remove_lock_file(&lock)?;
-                match fs::remove_dir(&rec.folder) {
-                    Ok(()) => {}
-                    // Something appeared meanwhile (claude writing its fork): keep it.
-                    Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {
-                        return Ok(done);
-                    }
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(e)
-                            .with_context(|| format!("removing {}", rec.folder.display()));
-                    }
-                }
-            }
-            done.push(action(ActionKind::RemovedFolder, &rec.folder, ""));
+}
+
+/// The folder step, for a folder seance created: clear killed writes' temp files, then
+/// remove the index lock and the folder if nothing else is in it.
+fn undo_created_folder(rec: &LinkRecord, dry_run: bool, done: &mut Vec<Action>) -> Result<()> {
+    let index = rec.folder.join(INDEX_FILE);
+    let lock = lock_path_for(&index);
+    if !dry_run && rec.folder.is_dir() {
+        // A talk killed mid-write leaves the index's temp file; it is ours to remove.
+        for p in crate::link::lock::with_lock(&lock, INDEX_LOCK_TIMEOUT, || {
+            crate::util::atomic::remove_orphan_temps(&index)
+        })? {
+            done.push(action(
+                ActionKind::RemovedTemp,
+                &p,
+                "left by a killed write",
+            ));
         }
     }
-    Ok(done)
+    if other_entries(rec, &lock, dry_run)? != 0 {
+        return Ok(());
+    }
+    if !dry_run && !remove_empty_folder(rec, &lock)? {
+        return Ok(());
+    }
+    done.push(action(ActionKind::RemovedFolder, &rec.folder, ""));
+    Ok(())
+}
+
+/// How many entries besides the index lock are in `rec.folder` (`usize::MAX` when it is
+/// gone). A dry run also discounts the link and an index seance created, as the real
+/// undo would have removed them by now.
+fn other_entries(rec: &LinkRecord, lock: &Path, dry_run: bool) -> Result<usize> {
+    match fs::read_dir(&rec.folder) {
+        Ok(read) => Ok(read
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path() != lock)
+            .filter(|e| !(dry_run && (e.path() == rec.link || is_our_index(rec, &e.path()))))
+            .count()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(usize::MAX),
+        Err(e) => Err(e).with_context(|| format!("listing {}", rec.folder.display())),
+    }
+}
+
+/// Removes the lock file, then the folder. False when the folder filled up meanwhile
+/// and was kept.
+fn remove_empty_folder(rec: &LinkRecord, lock: &Path) -> Result<bool> {
+    remove_lock_file(lock)?;
+    match fs::remove_dir(&rec.folder) {
+        Ok(()) => Ok(true),
+        // Something appeared meanwhile (claude writing its fork): keep it.
+        Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => Ok(false),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e).with_context(|| format!("removing {}", rec.folder.display())),
+    }
 }
 
 fn is_our_index(rec: &LinkRecord, path: &Path) -> bool {
@@ -312,79 +338,117 @@ impl LinkGuard {
         &self.state
     }
 
+    /// The setup steps, under the ledger lock. Each step is recorded in the ledger
+    /// before it touches the filesystem, so a crash at any point is reaped.
     fn setup(&mut self, txn: &mut LedgerTxn, req: &LinkRequest<'_>) -> Result<LinkState> {
-        let me = Owner {
+        if let Some(joined) = self.join_or_clear_stale(txn, req)? {
+            return Ok(joined);
+        }
+        let replacing_dangling = match self.inspect_link_path(req)? {
+            LinkPath::Free => false,
+            LinkPath::Dangling => true,
+            LinkPath::NotNeeded(why) => return Ok(LinkState::NotNeeded(why)),
+        };
+        let (mut rec, pos) = self.record_intent(txn, req)?;
+        self.make_link(txn, req, &mut rec, pos, replacing_dangling)?;
+        self.patch_index(txn, req, &mut rec, pos)?;
+        Ok(LinkState::Made)
+    }
+
+    /// This seance as a new owner, before it runs a claude.
+    fn owner(&self) -> Owner {
+        Owner {
             seance: self.me,
             claude: None,
-        };
-        if let Some(pos) = txn.ledger.position(&self.link) {
-            let rec = &mut txn.ledger.links[pos];
-            rec.owners.retain(Owner::is_alive);
-            if !rec.owners.is_empty() {
-                // Never undo under a live claude. If the resolver picked another copy of
-                // the same session this time, the shared link still resumes that id.
-                if rec.source != req.source {
-                    eprintln!(
-                        "seance: note: {} already links to {} for another seance; sharing it",
-                        self.link.display(),
-                        rec.source.display()
-                    );
-                }
-                rec.owners.push(me);
-                txn.save()?;
-                return Ok(LinkState::Joined);
-            }
-            // Left by seances that died since the reap: finish their undo first.
-            let stale = txn.ledger.links.remove(pos);
-            undo_record(&stale, false)?;
-            txn.save()?;
         }
+    }
 
-        let mut replacing_dangling = false;
-        match fs::symlink_metadata(&self.link) {
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
+    /// A ledger record for this link: join it while a live owner remains, otherwise
+    /// finish the dead owners' undo so the link can be made afresh.
+    fn join_or_clear_stale(
+        &self,
+        txn: &mut LedgerTxn,
+        req: &LinkRequest<'_>,
+    ) -> Result<Option<LinkState>> {
+        let Some(pos) = txn.ledger.position(&self.link) else {
+            return Ok(None);
+        };
+        let rec = &mut txn.ledger.links[pos];
+        rec.owners.retain(Owner::is_alive);
+        if !rec.owners.is_empty() {
+            // Never undo under a live claude. If the resolver picked another copy of
+            // the same session this time, the shared link still resumes that id.
+            if rec.source != req.source {
+                eprintln!(
+                    "seance: note: {} already links to {} for another seance; sharing it",
+                    self.link.display(),
+                    rec.source.display()
+                );
+            }
+            rec.owners.push(self.owner());
+            txn.save()?;
+            return Ok(Some(LinkState::Joined));
+        }
+        // Left by seances that died since the reap: finish their undo first.
+        let stale = txn.ledger.links.remove(pos);
+        undo_record(&stale, false)?;
+        txn.save()?;
+        Ok(None)
+    }
+
+    /// What is at the link path now (see [`LinkGuard::establish`] for the decisions).
+    /// Errors for anything seance must not replace.
+    fn inspect_link_path(&self, req: &LinkRequest<'_>) -> Result<LinkPath> {
+        let meta = match fs::symlink_metadata(&self.link) {
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(LinkPath::Free),
             Err(e) => {
                 return Err(e).with_context(|| format!("inspecting {}", self.link.display()));
             }
-            Ok(meta) => {
-                let ft = meta.file_type();
-                if same_file(&self.link, req.source) {
-                    return Ok(LinkState::NotNeeded(format!(
-                        "{} already is this transcript",
-                        self.link.display()
-                    )));
-                }
-                if ft.is_file() {
-                    return Ok(LinkState::NotNeeded(format!(
-                        "{} already holds a transcript for this session; resuming from it",
-                        self.link.display()
-                    )));
-                }
-                if ft.is_symlink() {
-                    let target = fs::read_link(&self.link)
-                        .with_context(|| format!("reading link {}", self.link.display()))?;
-                    match fs::metadata(&self.link) {
-                        Err(e) if e.kind() == ErrorKind::NotFound => replacing_dangling = true,
-                        _ => bail!(
-                            "{} already exists and is a symlink to {} that seance did not make; \
-                             leaving it alone",
-                            self.link.display(),
-                            target.display()
-                        ),
-                    }
-                } else {
-                    bail!(
-                        "{} already exists and is a {}; leaving it alone",
-                        self.link.display(),
-                        kind_name(&ft)
-                    );
-                }
-            }
+            Ok(meta) => meta,
+        };
+        let ft = meta.file_type();
+        if same_file(&self.link, req.source) {
+            return Ok(LinkPath::NotNeeded(format!(
+                "{} already is this transcript",
+                self.link.display()
+            )));
         }
+        if ft.is_file() {
+            return Ok(LinkPath::NotNeeded(format!(
+                "{} already holds a transcript for this session; resuming from it",
+                self.link.display()
+            )));
+        }
+        if !ft.is_symlink() {
+            bail!(
+                "{} already exists and is a {}; leaving it alone",
+                self.link.display(),
+                kind_name(&ft)
+            );
+        }
+        let target = fs::read_link(&self.link)
+            .with_context(|| format!("reading link {}", self.link.display()))?;
+        match fs::metadata(&self.link) {
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(LinkPath::Dangling),
+            _ => bail!(
+                "{} already exists and is a symlink to {} that seance did not make; \
+                 leaving it alone",
+                self.link.display(),
+                target.display()
+            ),
+        }
+    }
 
+    /// Saves the record of what is about to be done, before doing any of it. Returns
+    /// the record and its position in the ledger, for the steps that follow.
+    fn record_intent(
+        &mut self,
+        txn: &mut LedgerTxn,
+        req: &LinkRequest<'_>,
+    ) -> Result<(LinkRecord, usize)> {
         // Record the intent before acting, so a crash from here on is reaped.
         let folder_created = !req.folder.exists();
-        let mut rec = LinkRecord {
+        let rec = LinkRecord {
             session_id: req.session_id.to_owned(),
             link: self.link.clone(),
             source: req.source.to_owned(),
@@ -392,14 +456,26 @@ impl LinkGuard {
             folder_created,
             made_link: false,
             index: None,
-            owners: vec![me],
+            owners: vec![self.owner()],
         };
         txn.ledger.links.push(rec.clone());
         let pos = txn.ledger.links.len() - 1;
         self.shadow = Some(rec.clone());
         txn.save()?;
         fault("after-intent");
+        Ok((rec, pos))
+    }
 
+    /// Creates the folder and the symlink (replacing a dangling one), then records
+    /// that the link is made.
+    fn make_link(
+        &mut self,
+        txn: &mut LedgerTxn,
+        req: &LinkRequest<'_>,
+        rec: &mut LinkRecord,
+        pos: usize,
+        replacing_dangling: bool,
+    ) -> Result<()> {
         create_private_dir_all(req.folder)?;
         if replacing_dangling {
             remove_if_present(&self.link)?;
@@ -417,30 +493,43 @@ impl LinkGuard {
         self.shadow = Some(rec.clone());
         txn.save()?;
         fault("after-link");
+        Ok(())
+    }
 
+    /// Adds the session's entry to the folder's index when the source index had one.
+    /// `index_patch::apply` calls back with the patch so it is saved in the ledger
+    /// before the index file is written.
+    fn patch_index(
+        &mut self,
+        txn: &mut LedgerTxn,
+        req: &LinkRequest<'_>,
+        rec: &mut LinkRecord,
+        pos: usize,
+    ) -> Result<()> {
         let entry = req.source_entry.and_then(|e| {
             index_patch::entry_for_link(e, &self.link)
                 .map_err(|err| eprintln!("seance: warning: not patching the index: {err:#}"))
                 .ok()
         });
-        if let Some(entry) = entry {
-            let index_path = req.folder.join(INDEX_FILE);
-            let shadow = &mut self.shadow;
-            index_patch::apply(
-                &index_path,
-                &entry,
-                req.original_path,
-                INDEX_LOCK_TIMEOUT,
-                |patch| {
-                    rec.index = Some(patch.clone());
-                    txn.ledger.links[pos] = rec.clone();
-                    *shadow = Some(rec.clone());
-                    txn.save()
-                },
-            )?;
-            fault("after-index");
-        }
-        Ok(LinkState::Made)
+        let Some(entry) = entry else {
+            return Ok(());
+        };
+        let index_path = req.folder.join(INDEX_FILE);
+        let shadow = &mut self.shadow;
+        index_patch::apply(
+            &index_path,
+            &entry,
+            req.original_path,
+            INDEX_LOCK_TIMEOUT,
+            |patch| {
+                rec.index = Some(patch.clone());
+                txn.ledger.links[pos] = rec.clone();
+                *shadow = Some(rec.clone());
+                txn.save()
+            },
+        )?;
+        fault("after-index");
+        Ok(())
     }
 
     /// Notes the claude child in the ledger, so the link outlives a killed seance for
@@ -520,6 +609,16 @@ impl Drop for LinkGuard {
             }
         }
     }
+}
+
+/// What [`LinkGuard::inspect_link_path`] found at the link path.
+enum LinkPath {
+    /// Nothing: the link can be made.
+    Free,
+    /// A symlink whose target is gone: it is replaced.
+    Dangling,
+    /// The transcript is already reachable there (the reason, for the user).
+    NotNeeded(String),
 }
 
 fn kind_name(ft: &fs::FileType) -> &'static str {

@@ -62,139 +62,155 @@ pub fn write_table(
     sessions: &[&Session],
     style: &TableStyle,
 ) -> io::Result<()> {
-    let styled = |s: Style| {
-        if style.color {
-            s.force_styling(true)
-        } else {
-            s.force_styling(false)
-        }
-    };
-    let cell = |s: Option<&str>| for_terminal(s.unwrap_or("-")).into_owned();
+    let mut cols = columns(sessions, style);
+    let widths = fit(&mut cols, style.width);
+    let mut w = io::BufWriter::new(out);
+    write_header(&mut w, &cols, &widths, style.color)?;
+    for row in 0..sessions.len() {
+        writeln!(w, "{}", row_line(&cols, &widths, row).trim_end())?;
+    }
+    w.flush()
+}
+
+/// `s` with colour forced on or off, whatever the terminal detection says.
+fn styled(s: Style, color: bool) -> Style {
+    s.force_styling(color)
+}
+
+/// One sanitised cell; `-` when the value is missing.
+fn cell(s: Option<&str>) -> String {
+    for_terminal(s.unwrap_or("-")).into_owned()
+}
+
+/// A column whose wanted width is its widest cell or its header, whichever is wider.
+fn column(header: &'static str, cells: Vec<String>, flexible: bool, style: Style) -> Column {
+    let want = cells
+        .iter()
+        .map(|s| measure_text_width(s))
+        .max()
+        .unwrap_or(0)
+        .max(header.len());
+    Column {
+        header,
+        cells,
+        want,
+        flexible,
+        style,
+    }
+}
+
+/// The table's columns in display order, each holding one cell per session; the actor
+/// column only when some session has one (Gas Town towns).
+fn columns(sessions: &[&Session], style: &TableStyle) -> Vec<Column> {
+    let st = |s: Style| styled(s, style.color);
+    let each =
+        |f: &dyn Fn(&Session) -> String| -> Vec<String> { sessions.iter().map(|s| f(s)).collect() };
     let mut cols = vec![
-        Column {
-            header: "ID",
-            cells: sessions
-                .iter()
-                .map(|s| s.session_id.chars().take(8).collect())
-                .collect(),
-            want: 8,
-            flexible: false,
-            style: styled(Style::new().yellow()),
-        },
-        Column {
-            header: "ACCOUNT",
-            cells: sessions
-                .iter()
-                .map(|s| {
-                    let name = cell(s.account.as_deref());
-                    if s.current_account {
-                        format!("{name}*")
-                    } else {
-                        name
-                    }
-                })
-                .collect(),
-            want: 0,
-            flexible: false,
-            style: styled(Style::new().cyan()),
-        },
-        Column {
-            header: "STARTED",
-            cells: sessions
-                .iter()
-                .map(|s| s.started_at.as_ref().map_or("-".into(), short))
-                .collect(),
-            want: 0,
-            flexible: false,
-            style: styled(Style::new().dim()),
-        },
-        Column {
-            header: "ACTIVE",
-            cells: sessions
-                .iter()
-                .map(|s| {
-                    s.last_active_at
-                        .as_ref()
-                        .map_or("-".into(), |t| age(t, style.now))
-                })
-                .collect(),
-            want: 0,
-            flexible: false,
-            style: styled(Style::new().dim()),
-        },
-        Column {
-            header: "ACTOR",
-            cells: sessions.iter().map(|s| cell(s.actor.as_deref())).collect(),
-            want: 0,
-            flexible: true,
-            style: styled(Style::new().green()),
-        },
-        Column {
-            header: "PROJECT",
-            cells: sessions
-                .iter()
-                .map(|s| {
-                    cell(
-                        s.cwd
-                            .as_deref()
-                            .map(|c| tilde(c, style.home.as_deref()))
-                            .as_deref(),
-                    )
-                })
-                .collect(),
-            want: 0,
-            flexible: true,
-            style: styled(Style::new().blue()),
-        },
-        Column {
-            header: "TITLE",
-            cells: sessions.iter().map(|s| cell(s.title.as_deref())).collect(),
-            want: 0,
-            flexible: true,
-            style: Style::new().force_styling(false),
-        },
+        column(
+            "ID",
+            each(&|s| s.session_id.chars().take(8).collect()),
+            false,
+            st(Style::new().yellow()),
+        ),
+        column(
+            "ACCOUNT",
+            each(&account_cell),
+            false,
+            st(Style::new().cyan()),
+        ),
+        column(
+            "STARTED",
+            each(&|s| s.started_at.as_ref().map_or("-".into(), short)),
+            false,
+            st(Style::new().dim()),
+        ),
+        column(
+            "ACTIVE",
+            each(&|s| active_cell(s, style.now)),
+            false,
+            st(Style::new().dim()),
+        ),
+        column(
+            "ACTOR",
+            each(&|s| cell(s.actor.as_deref())),
+            true,
+            st(Style::new().green()),
+        ),
+        column(
+            "PROJECT",
+            each(&|s| project_cell(s, style.home.as_deref())),
+            true,
+            st(Style::new().blue()),
+        ),
+        column(
+            "TITLE",
+            each(&|s| cell(s.title.as_deref())),
+            true,
+            Style::new().force_styling(false),
+        ),
     ];
-    // The actor column only when some session has one (Gas Town towns).
     if sessions.iter().all(|s| s.actor.is_none()) {
         cols.retain(|c| c.header != "ACTOR");
     }
-    for c in &mut cols {
-        c.want = c
-            .cells
-            .iter()
-            .map(|s| measure_text_width(s))
-            .max()
-            .unwrap_or(0)
-            .max(c.header.len());
-    }
-    let widths = fit(&mut cols, style.width);
+    cols
+}
 
-    let mut w = io::BufWriter::new(out);
+/// The account name, with `*` when it is the current account.
+fn account_cell(s: &Session) -> String {
+    let name = cell(s.account.as_deref());
+    if s.current_account {
+        format!("{name}*")
+    } else {
+        name
+    }
+}
+
+/// How long ago the session was last active, or `-`.
+fn active_cell(s: &Session, now: DateTime<Utc>) -> String {
+    s.last_active_at
+        .as_ref()
+        .map_or("-".into(), |t| age(t, now))
+}
+
+/// The project directory with the home directory shown as `~`, or `-`.
+fn project_cell(s: &Session, home: Option<&Path>) -> String {
+    cell(s.cwd.as_deref().map(|c| tilde(c, home)).as_deref())
+}
+
+/// Writes the bold header row, each header padded to its column's width.
+fn write_header(
+    w: &mut dyn Write,
+    cols: &[Column],
+    widths: &[usize],
+    color: bool,
+) -> io::Result<()> {
     let header: Vec<String> = cols
         .iter()
-        .zip(&widths)
+        .zip(widths)
         .map(|(c, &wd)| pad_str(c.header, wd, console::Alignment::Left, None).into_owned())
         .collect();
-    let bold = styled(Style::new().bold());
-    writeln!(w, "{}", bold.apply_to(header.join("  ").trim_end()))?;
-    for row in 0..sessions.len() {
-        let mut line = String::new();
-        for (i, (c, &wd)) in cols.iter().zip(&widths).enumerate() {
-            let text = truncate_str(&c.cells[row], wd, "…");
-            let last = i + 1 == cols.len();
-            let padded = if last {
-                text.into_owned()
-            } else {
-                pad_str(&text, wd, console::Alignment::Left, None).into_owned()
-            };
-            line.push_str(&c.style.apply_to(padded).to_string());
-            if !last {
-                line.push_str("  ");
-            }
+    let bold = styled(Style::new().bold(), color);
+    writeln!(w, "{}", bold.apply_to(header.join("  ").trim_end()))
+}
+
+/// Session `row` as one line: each cell truncated with `…` to its column's width, padded
+/// (except the last), styled, and joined with two-space gaps.
+fn row_line(cols: &[Column], widths: &[usize], row: usize) -> String {
+    let mut line = String::new();
+    for (i, (c, &wd)) in cols.iter().zip(widths).enumerate() {
+        let text = truncate_str(&c.cells[row], wd, "…");
+        let last = i + 1 == cols.len();
+        let padded = if last {
+            text.into_owned()
+        } else {
+            pad_str(&text, wd, console::Alignment::Left, None).into_owned()
+        };
+        line.push_str(&c.style.apply_to(padded).to_string());
+        if !last {
+            line.push_str("  ");
         }
-        writeln!(w, "{}", line.trim_end())?;
     }
-    w.flush()
+    line
 }
 
 /// Chooses column widths summing (with two-space gaps) to at most `width`: fixed columns

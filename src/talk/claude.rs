@@ -1,0 +1,138 @@
+//! The claude child: finding the binary, building its command line, reading its status.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+
+use anyhow::{Context, Result, bail};
+
+use super::TalkPlan;
+
+/// Environment variables that make some claude versions refuse to start nested; never
+/// passed on to claude.
+pub const STRIPPED_ENV: [&str; 2] = ["CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT"];
+
+/// Finds the claude binary: `explicit` when given (a bare name is searched on `PATH`),
+/// else `claude` on `PATH`.
+///
+/// Errors: not found, not a regular file, or not executable, each naming what was tried
+/// and how to point seance elsewhere (`--claude` / `SEANCE_CLAUDE`).
+pub fn locate_claude(explicit: Option<&Path>) -> Result<PathBuf> {
+    let wanted = explicit.unwrap_or(Path::new("claude"));
+    if wanted.components().count() > 1 || wanted.is_absolute() {
+        check_executable(wanted)?;
+        return Ok(wanted.to_owned());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(wanted);
+        if check_executable(&candidate).is_ok() {
+            return Ok(candidate);
+        }
+    }
+    bail!(
+        "no `{}` found on PATH; install Claude Code or pass --claude <PATH> (or set SEANCE_CLAUDE)",
+        wanted.display()
+    )
+}
+
+fn check_executable(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).with_context(|| {
+        format!(
+            "the claude binary {} cannot be used (set --claude or SEANCE_CLAUDE)",
+            path.display()
+        )
+    })?;
+    if !meta.is_file() {
+        bail!("the claude binary {} is not a regular file", path.display());
+    }
+    let c = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
+        .with_context(|| format!("bad path {}", path.display()))?;
+    // SAFETY: access() only reads the NUL-terminated path.
+    let ok = meta.permissions().mode() & 0o111 != 0
+        && unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0;
+    if !ok {
+        bail!("the claude binary {} is not executable", path.display());
+    }
+    Ok(())
+}
+
+/// The exit code seance reports for claude's status: its code, or 128 + n when it died
+/// of signal n.
+pub fn exit_code(status: ExitStatus) -> i32 {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(sig)) => 128 + sig,
+        (None, None) => 1,
+    }
+}
+
+/// The claude command line: `--fork-session --resume <id>`, `-p` if given, the
+/// passthrough arguments, run in `run_dir`, without [`STRIPPED_ENV`], and bound to die
+/// with seance.
+pub(super) fn claude_command(plan: &TalkPlan, claude: &Path, run_dir: &Path) -> Command {
+    let mut cmd = Command::new(claude);
+    cmd.arg("--fork-session")
+        .arg("--resume")
+        .arg(&plan.session_id);
+    if let Some(prompt) = &plan.prompt {
+        cmd.arg("-p").arg(prompt);
+    }
+    cmd.args(&plan.passthrough).current_dir(run_dir);
+    for var in STRIPPED_ENV {
+        cmd.env_remove(var);
+    }
+    // claude must not outlive seance: a claude whose seance was killed before noting its
+    // pid in the ledger would look ownerless to the reaper, which would take its link.
+    // So the kernel sends it SIGTERM when seance dies, and a seance that died before
+    // this ran is caught by the parent check.
+    let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
+    // SAFETY: prctl and getppid are async-signal-safe; nothing else runs in the child
+    // before exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other("seance exited before claude started"));
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code(ExitStatus::from_raw(0)), 0);
+        assert_eq!(exit_code(ExitStatus::from_raw(3 << 8)), 3);
+        assert_eq!(exit_code(ExitStatus::from_raw(libc::SIGTERM)), 128 + 15);
+        assert_eq!(exit_code(ExitStatus::from_raw(libc::SIGINT)), 130);
+    }
+
+    #[test]
+    fn locating_claude() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("nope");
+        let err = locate_claude(Some(&missing)).unwrap_err();
+        assert!(format!("{err:#}").contains("nope"), "{err:#}");
+        let noexec = tmp.path().join("claude");
+        fs::write(&noexec, b"#!/bin/sh\n").unwrap();
+        fs::set_permissions(&noexec, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = locate_claude(Some(&noexec)).unwrap_err();
+        assert!(err.to_string().contains("not executable"), "{err:#}");
+        fs::set_permissions(&noexec, fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(locate_claude(Some(&noexec)).unwrap(), noexec);
+        let err = locate_claude(Some(tmp.path())).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err:#}");
+        let err = locate_claude(Some(Path::new("surely-not-a-real-claude-binary"))).unwrap_err();
+        assert!(err.to_string().contains("PATH"), "{err:#}");
+    }
+}
