@@ -86,12 +86,12 @@ def main():
             f"({corpus.get('subagent_files')} subagent), "
             f"{corpus.get('jsonl_bytes', 0) / 2**30:.2f} GiB, events {corpus.get('events_bytes', 0) / 2**20:.1f} MiB\n"
         )
-        print("| command | mean ms | ± sd | median ms | min ms | max ms |")
-        print("|---|---:|---:|---:|---:|---:|")
+        print("| command | mean ms | ± sd | median ms | min ms | max ms | CPU ms (user+sys, mean) |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for name, r in runs[tag].items():
             print(
                 f"| {name} | {ms(r['mean'])} | {ms(r['stddev'] or 0)} | {ms(r['median'])} "
-                f"| {ms(r['min'])} | {ms(r['max'])} |"
+                f"| {ms(r['min'])} | {ms(r['max'])} | {ms(r['user'] + r['system'])} |"
             )
         print()
         r = runs[tag]
@@ -109,6 +109,12 @@ def main():
             print(
                 f"- (d)/(b) first listing / 64 KiB heads = **{db:.2f}** by median, {dbm:.2f} by mean "
                 f"(target ≤ {COLD_TARGET}: {verdict(db <= COLD_TARGET)})"
+            )
+            cpu = lambda x: x["user"] + x["system"]  # noqa: E731
+            print(
+                f"- CPU time (user+sys), which a busy machine inflates less than wall time: "
+                f"(c)/(a) = {cpu(c) / cpu(a):.2f}, (d)/(b) = {cpu(d) / cpu(b):.2f} "
+                f"(seance spreads it over 2 threads, `find` and `head` use one)"
             )
             verdicts.append((tag, corpus, a, b, c, d, rss))
         if rss:
