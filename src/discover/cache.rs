@@ -144,8 +144,9 @@ fn mtime_ns(mtime: Option<SystemTime>) -> u64 {
 }
 
 /// Writes a cache holding exactly `rows` to `path`, creating its directory (0700), with
-/// [`crate::util::atomic::write_atomic`] (temp file in the same directory, `sync_all`, rename;
-/// 0600 for a new file). Paths that are not UTF-8 are left out.
+/// [`crate::util::atomic::write_atomic_unsynced`] (temp file in the same directory, rename;
+/// 0600 for a new file; no `fsync`: a cache lost in a machine crash is caught by its
+/// checksum and rebuilt). Paths that are not UTF-8 are left out.
 ///
 /// Errors: creating the directory, encoding, or writing/renaming the file; the old file
 /// is then untouched and the temp file removed.
@@ -174,7 +175,7 @@ pub fn save<'a>(
     let mut bytes = postcard::to_extend(&(VERSION, rows), bytes)?;
     let crc = crc32fast::hash(&bytes[MAGIC.len() + 4..]);
     bytes[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&crc.to_le_bytes());
-    crate::util::atomic::write_atomic(path, &bytes)
+    crate::util::atomic::write_atomic_unsynced(path, &bytes)
 }
 
 /// Removes temp files that a [`save`] of `path` left more than ten minutes ago: a seance

@@ -9,7 +9,8 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::LazyLock;
 
@@ -88,43 +89,46 @@ pub fn read_meta(path: &Path, size: u64) -> io::Result<TranscriptMeta> {
 }
 
 /// [`read_meta`] reading through `buf`, a buffer the caller keeps between calls so a
-/// scan of thousands of files allocates once per thread; its contents on return are
-/// unspecified.
+/// scan of thousands of files allocates (and zeroes) it once per thread; its contents
+/// on return are unspecified.
 ///
 /// Errors: as [`read_meta`].
 pub fn read_meta_with(path: &Path, size: u64, buf: &mut Vec<u8>) -> io::Result<TranscriptMeta> {
-    let mut file = File::open(path)?;
+    let file = File::open(path)?;
     let mut meta = TranscriptMeta::default();
     let mut titles = Titles::default();
-    buf.clear();
+    // Reads go to fixed offsets (`pread`): no seeks, and the buffer keeps its length so
+    // it is never zeroed again.
+    let whole = (WINDOW + FIRST_HEAD) as usize;
+    if buf.len() < whole {
+        buf.resize(whole, 0);
+    }
     if size <= WINDOW + FIRST_HEAD {
-        file.take(WINDOW + FIRST_HEAD).read_to_end(buf)?;
-        scan_head(buf, true, &mut meta);
-        scan_tail(buf, true, &mut meta, &mut titles);
+        let n = read_full_at(&file, &mut buf[..whole], 0)?;
+        scan_head(&buf[..n], true, &mut meta);
+        scan_tail(&buf[..n], true, &mut meta, &mut titles);
     } else {
         // The head scan stops at the record that completes cwd and first prompt, so when
         // a short head holds both, the full window would give the same answer.
-        buf.resize(FIRST_HEAD as usize, 0);
-        file.read_exact(buf)?;
-        scan_head(buf, false, &mut meta);
+        let (first, window) = (FIRST_HEAD as usize, WINDOW as usize);
+        file.read_exact_at(&mut buf[..first], 0)?;
+        scan_head(&buf[..first], false, &mut meta);
+        let mut head_len = first;
         if meta.cwd.is_none() || meta.first_prompt.is_none() {
             meta = TranscriptMeta::default();
-            buf.resize(WINDOW as usize, 0);
-            file.seek(SeekFrom::Start(0))?;
-            file.read_exact(buf)?;
-            scan_head(buf, false, &mut meta);
+            file.read_exact_at(&mut buf[first..window], FIRST_HEAD)?;
+            scan_head(&buf[..window], false, &mut meta);
+            head_len = window;
         }
         // A fork starts with a copy of its parent's title records, and its own turns
         // (a 2.1.332 turn writes over 100 KB) can push every later copy out of the tail:
         // the head's title records count for the types the tail lacks.
         let mut head_titles = Titles::default();
-        let complete = memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
-        scan_titles(&buf[..complete], &mut head_titles, false);
-        buf.resize(WINDOW as usize, 0);
-        file.seek(SeekFrom::Start(size - WINDOW))?;
-        let n = read_full(&mut file, buf)?;
-        buf.truncate(n);
-        scan_tail(buf, false, &mut meta, &mut titles);
+        let head = &buf[..head_len];
+        let complete = memchr::memrchr(b'\n', head).map_or(0, |i| i + 1);
+        scan_titles(&head[..complete], &mut head_titles, false);
+        let n = read_full_at(&file, &mut buf[..window], size - WINDOW)?;
+        scan_tail(&buf[..n], false, &mut meta, &mut titles);
         titles.fill_from(head_titles);
     }
     if meta.first_timestamp.is_none() {
@@ -144,10 +148,12 @@ pub fn read_meta_with(path: &Path, size: u64, buf: &mut Vec<u8>) -> io::Result<T
     Ok(meta)
 }
 
-fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+/// Reads into `buf` from byte `offset` until it is full or the file ends; returns the
+/// number of bytes read.
+fn read_full_at(f: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
-        match f.read(&mut buf[n..]) {
+        match f.read_at(&mut buf[n..], offset + n as u64) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
