@@ -28,6 +28,9 @@ pub struct Filters {
     pub since: Option<DateTime<Utc>>,
     /// Lower-cased substring of the title or first prompt.
     pub grep: Option<String>,
+    /// `--search`: only sessions whose conversation matches, searched after every other
+    /// filter.
+    pub search: Option<crate::search::Pattern>,
     /// At most this many rows; 0 = all.
     pub recent: usize,
 }
@@ -93,7 +96,7 @@ fn env_path(name: &str) -> Option<PathBuf> {
 /// Resolves `cli` against the environment.
 ///
 /// Errors: the current directory cannot be read, no current account can be named (no
-/// `CLAUDE_CONFIG_DIR` and no `HOME`), or a filter value is invalid (`--since`).
+/// `CLAUDE_CONFIG_DIR` and no `HOME`), or a filter value is invalid (`--since`, `--search`).
 pub fn resolve(cli: &Cli) -> Result<Config> {
     let home = dirs::home_dir();
     let cwd = std::env::current_dir().context("reading the current directory")?;
@@ -144,6 +147,12 @@ pub fn resolve(cli: &Cli) -> Result<Config> {
         project: cli.project.clone(),
         since: cli.since,
         grep: lower(&cli.grep),
+        search: cli
+            .search
+            .as_deref()
+            .map(|p| crate::search::Pattern::new(p, cli.fixed_strings))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("invalid --search pattern: {e}"))?,
         recent: cli.recent,
     };
     Ok(Config {

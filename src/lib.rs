@@ -14,5 +14,6 @@ pub mod discover;
 pub mod link;
 pub mod list;
 pub mod run;
+pub mod search;
 pub mod talk;
 pub mod util;

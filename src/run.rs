@@ -17,7 +17,7 @@ use crate::talk::{self, TalkPlan};
 /// 1 runtime error (printed once as `seance: <error>`), 2 usage error (from clap), or
 /// claude's status for a talk.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse().and_then(Cli::validate) {
         Ok(c) => c,
         Err(e) => {
             let code = e.exit_code();
