@@ -12,9 +12,17 @@
 //! - `town/mayor/town.json`, `town/mayor/accounts.json`, `town/.events.jsonl`;
 //! - `corpus.json`, the parameters and totals (the bench script keys its reuse on it).
 //!
-//! Shapes follow what Claude Code 2.1.197 writes (record fields copied from a real `-p`
-//! session); sizes are lognormal around `--median-kb` with about 1% of files of several MB,
-//! half of those holding a single line of several MB.
+//! Record shapes follow what Claude Code writes: `--shape 197` (the default) those of a
+//! real 2.1.197 `-p` session, `--shape 332` those of real 2.1.332 sessions (request shapes,
+//! 7.5 KB and 57–63 KB prompt snapshots, `api-request` per model call, `cost-state` last;
+//! a one-turn session is ~160 KB). Sizes are lognormal around `--median-kb` with about 1%
+//! of files of several MB, half of those holding a single line of several MB.
+//!
+//! `--preset zipf` (the default) spreads sessions over projects of very unequal sizes and a
+//! Gas Town of agents; `--preset independent` rebuilds issue 14's independent corpus:
+//! `--accounts` x `--folders` x `--per-folder` sessions, 1% files of 6 MB, 15% with
+//! subagents, `session_start` events for half, index files in half the folders (a few
+//! broken), custom or AI titles on about 65%.
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -54,6 +62,42 @@ struct Args {
     /// Writer threads (default: available parallelism).
     #[arg(long)]
     threads: Option<usize>,
+    /// Record shapes of the transcripts: `197` (Claude Code 2.1.197, ~9 KB for a one-turn
+    /// session) or `332` (2.1.332: request shapes and prompt snapshots, ~140 KB a turn).
+    #[arg(long, value_enum, default_value_t = Shape::V197)]
+    shape: Shape,
+    /// Corpus layout: `zipf` (projects of very unequal sizes, a town of agents) or
+    /// `independent` (`--folders` folders per account, `--per-folder` sessions in each,
+    /// 6 MB big files, 15% subagents, session_start events for half the sessions, index
+    /// files in half the folders, titles on about 65%); `--sessions` is ignored then.
+    #[arg(long, value_enum, default_value_t = Preset::Zipf)]
+    preset: Preset,
+    /// Project folders per account (`--preset independent`).
+    #[arg(long, default_value_t = 100)]
+    folders: usize,
+    /// Sessions per project folder (`--preset independent`).
+    #[arg(long, default_value_t = 50)]
+    per_folder: usize,
+}
+
+/// Which Claude Code version's record shapes a transcript has.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+enum Shape {
+    /// Claude Code 2.1.197.
+    #[value(name = "197")]
+    V197,
+    /// Claude Code 2.1.332.
+    #[value(name = "332")]
+    V332,
+}
+
+/// How sessions are spread over accounts and folders, and the odds of the extras.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+enum Preset {
+    /// The issue-5 corpus: Zipf-like projects, a Gas Town of agents.
+    Zipf,
+    /// The corpus of issue 14's independent run: a grid of accounts x folders x sessions.
+    Independent,
 }
 
 fn main() -> Result<()> {
@@ -64,6 +108,13 @@ fn main() -> Result<()> {
     args.root = fs::canonicalize(&args.root)?;
     anyhow::ensure!(args.accounts >= 1, "--accounts must be at least 1");
     anyhow::ensure!(args.median_kb >= 1, "--median-kb must be at least 1");
+    if args.preset == Preset::Independent {
+        anyhow::ensure!(
+            args.folders >= 1 && args.per_folder >= 1,
+            "--folders and --per-folder must be at least 1"
+        );
+        args.sessions = args.accounts * args.folders * args.per_folder;
+    }
     let started = Instant::now();
     let now = args.now.unwrap_or_else(|| {
         let secs = SystemTime::now()
@@ -80,7 +131,9 @@ fn main() -> Result<()> {
     plan.write_account_files()?;
     let events_bytes = plan.write_town(&filler, args.events_lines)?;
     let manifest = serde_json::json!({
-        "generator": "seance gen-corpus 2",
+        "generator": "seance gen-corpus 3",
+        "preset": format!("{:?}", args.preset).to_lowercase(),
+        "shape": match args.shape { Shape::V197 => "2.1.197", Shape::V332 => "2.1.332" },
         "sessions": args.sessions,
         "accounts": args.accounts,
         "median_kb": args.median_kb,
@@ -92,6 +145,7 @@ fn main() -> Result<()> {
         "jsonl_bytes": totals.bytes,
         "subagent_files": totals.subagents,
         "index_files": index_files,
+        "titled_sessions": plan.sessions.iter().filter(|s| s.ai_title.is_some() || s.custom_title.is_some()).count(),
         "events_bytes": events_bytes,
     });
     fs::write(
@@ -442,7 +496,8 @@ struct Session {
     entry: &'static str,
     version: &'static str,
     first_prompt: String,
-    ai_title: String,
+    /// `None`: the session has no AI title (`--preset independent` leaves ~35% untitled).
+    ai_title: Option<String>,
     custom_title: Option<String>,
     summary: Option<String>,
     /// The session this one was forked from.
@@ -452,12 +507,16 @@ struct Session {
     /// uuid of the first prompt's record, shared with forks.
     first_uuid: String,
     subagents: usize,
+    /// Whether the town's events file has a `session_start` for it (`independent`).
+    gt_start: bool,
 }
 
 struct Plan {
     root: PathBuf,
     now_ms: i64,
     seed: u64,
+    shape: Shape,
+    preset: Preset,
     accounts: Vec<Account>,
     projects: Vec<Project>,
     sessions: Vec<Session>,
@@ -526,7 +585,12 @@ impl Plan {
 
         // Project pool: ordinary repos with awkward names, one over-long path, town agents.
         let mut projects = Vec::new();
-        let n_plain = (args.sessions / 40).max(8);
+        let independent = args.preset == Preset::Independent;
+        let n_plain = if independent {
+            args.folders
+        } else {
+            (args.sessions / 40).max(8)
+        };
         for i in 0..n_plain {
             let name = format!("proj{i:04}");
             let cwd = match i % 10 {
@@ -603,6 +667,9 @@ impl Plan {
                 ps.push(n_plain);
             }
             ps.extend(&town_projects);
+            if independent {
+                ps = (0..n_plain).collect();
+            }
             accounts.push(Account {
                 handle,
                 dir: home.join(&rel),
@@ -613,12 +680,18 @@ impl Plan {
 
         let median = (args.median_kb * 1024) as f64;
         let mut sessions: Vec<Session> = Vec::with_capacity(args.sessions);
-        for _ in 0..args.sessions {
-            let account = rng.below(accounts.len());
-            let ps = &accounts[account].projects;
-            // Zipf-ish: a few projects hold most sessions.
-            let rank = ((rng.unit().powf(2.5)) * ps.len() as f64) as usize;
-            let project = ps[rank.min(ps.len() - 1)];
+        for i in 0..args.sessions {
+            let (account, project) = if independent {
+                // A grid: every folder of every account holds `per_folder` sessions.
+                let f = i / args.per_folder;
+                (f / args.folders, f % args.folders)
+            } else {
+                let account = rng.below(accounts.len());
+                let ps = &accounts[account].projects;
+                // Zipf-ish: a few projects hold most sessions.
+                let rank = ((rng.unit().powf(2.5)) * ps.len() as f64) as usize;
+                (account, ps[rank.min(ps.len() - 1)])
+            };
             let roll = rng.unit();
             let kind = if roll < 0.005 {
                 Kind::Big
@@ -642,6 +715,7 @@ impl Plan {
                 Kind::Normal
             };
             let target = match kind {
+                Kind::Big | Kind::HugeLine(_) if independent => 6 << 20,
                 Kind::Big | Kind::HugeLine(_) => rng.range(2 << 20, 8 << 20),
                 _ => {
                     let x = median * (0.9 * rng.normal()).exp();
@@ -663,7 +737,7 @@ impl Plan {
                     (None, rng.pick(PROMPTS).replace("{}", noun), rng.uuid())
                 };
             let start_ms = now_ms - rng.below(60 * 86_400_000) as i64;
-            sessions.push(Session {
+            let mut s = Session {
                 account,
                 project,
                 id: rng.uuid(),
@@ -671,16 +745,16 @@ impl Plan {
                 target,
                 kind,
                 entry: if rng.chance(0.3) { "sdk-cli" } else { "cli" },
-                version: if rng.chance(0.6) {
-                    "2.1.197"
-                } else {
-                    rng.pick(VERSIONS)
+                version: match (rng.chance(0.6), args.shape) {
+                    (_, Shape::V332) => "2.1.332",
+                    (true, Shape::V197) => "2.1.197",
+                    (false, Shape::V197) => rng.pick(VERSIONS),
                 },
-                ai_title: format!(
+                ai_title: Some(format!(
                     "{} {}",
                     capitalize(noun),
                     rng.pick(&["fixes", "review", "refactor", "investigation", "handoff"])
-                ),
+                )),
                 custom_title: rng
                     .chance(0.1)
                     .then(|| format!("my {noun} work #{}", rng.below(100))),
@@ -691,13 +765,30 @@ impl Plan {
                 first_uuid,
                 mark_fork: forked_from.is_some() && rng.chance(0.5),
                 forked_from,
-                subagents: if rng.chance(0.06) { rng.range(1, 4) } else { 0 },
-            });
+                subagents: if rng.chance(if independent { 0.15 } else { 0.06 }) {
+                    rng.range(1, 4)
+                } else {
+                    0
+                },
+                gt_start: false,
+            };
+            if independent {
+                // About 65% carry a custom or AI title near the end; the rest none.
+                if !rng.chance(0.65) {
+                    s.ai_title = None;
+                    s.custom_title = None;
+                    s.summary = None;
+                }
+                s.gt_start = rng.chance(0.5);
+            }
+            sessions.push(s);
         }
         Plan {
             root,
             now_ms,
             seed: args.seed,
+            shape: args.shape,
+            preset: args.preset,
             accounts,
             projects,
             sessions,
@@ -825,6 +916,8 @@ fn write_session(
             ts: s.start_ms,
             parent: None,
             agent: None,
+            shape: plan.shape,
+            turn: 0,
         };
         tx.transcript();
         tx.ts
@@ -849,6 +942,8 @@ fn write_session(
                 ts: s.start_ms + 60_000,
                 parent: None,
                 agent: Some(agent.clone()),
+                shape: plan.shape,
+                turn: 0,
             };
             tx.subagent();
             let end = tx.ts.min(plan.now_ms);
@@ -871,6 +966,9 @@ struct Tx<'a> {
     ts: i64,
     parent: Option<String>,
     agent: Option<String>,
+    shape: Shape,
+    /// Turns (user prompts) written so far, for 2.1.332's `turnPosition`.
+    turn: usize,
 }
 
 impl Tx<'_> {
@@ -946,6 +1044,16 @@ impl Tx<'_> {
         self.buf
             .extend_from_slice(if blocks { b"\"}]}" } else { b"\"}" });
         let _ = write!(self.buf, ",\"permissionMode\":\"default\"");
+        if self.shape == Shape::V332 {
+            self.turn += 1;
+            let sdk = self.s.entry == "sdk-cli";
+            let src = if sdk { "sdk" } else { "repl" };
+            let _ = write!(
+                self.buf,
+                ",\"promptSource\":\"{src}\",\"sentAtMs\":{},\"rowSource\":\"local\",\"turnOrigin\":\"{src}\",\"turnPosition\":{{\"promptIndex\":0,\"turnIndex\":{}}}",
+                self.ts, self.turn
+            );
+        }
         self.close(u);
     }
 
@@ -1043,10 +1151,12 @@ impl Tx<'_> {
                 esc(sm)
             ));
         }
-        self.line(&format!(
-            "{{\"type\":\"ai-title\",\"aiTitle\":\"{}\",\"sessionId\":\"{id}\"}}",
-            esc(&self.s.ai_title)
-        ));
+        if let Some(ai) = &self.s.ai_title {
+            self.line(&format!(
+                "{{\"type\":\"ai-title\",\"aiTitle\":\"{}\",\"sessionId\":\"{id}\"}}",
+                esc(ai)
+            ));
+        }
         if let Some(ct) = &self.s.custom_title {
             self.line(&format!(
                 "{{\"type\":\"custom-title\",\"customTitle\":\"{}\",\"sessionId\":\"{id}\"}}",
@@ -1072,12 +1182,17 @@ impl Tx<'_> {
                     let leaf = self.rng.uuid();
                     self.line(&format!(
                         "{{\"type\":\"summary\",\"summary\":\"{}\",\"leafUuid\":\"{leaf}\"}}",
-                        esc(&s.ai_title)
+                        esc(s.ai_title.as_deref().unwrap_or(&s.first_prompt))
                     ));
                 }
                 return;
             }
             _ => {}
+        }
+        if self.shape == Shape::V332 {
+            self.transcript_332();
+            self.damage();
+            return;
         }
         let id = s.id.clone();
         let ts0 = iso_ms(self.ts);
@@ -1167,7 +1282,13 @@ impl Tx<'_> {
             "{{\"type\":\"last-prompt\",\"lastPrompt\":\"{}\",\"leafUuid\":\"{leaf}\",\"sessionId\":\"{id}\"}}",
             esc(&prompt)
         ));
-        match s.kind {
+        self.damage();
+    }
+
+    /// Cuts the last line (`Truncated`) or splices a garbage line into the middle
+    /// (`CorruptLine`).
+    fn damage(&mut self) {
+        match self.s.kind {
             Kind::Truncated => {
                 let n = self.rng.range(200, 3000);
                 self.assistant_text(n);
@@ -1207,6 +1328,320 @@ impl Tx<'_> {
 }
 
 // ---------------------------------------------------------------------------------------
+// Claude Code 2.1.332 records. Shapes and sizes copied from real 2.1.332 transcripts (a
+// `-p` session resumed twice with `--name`, and an interactive one of three turns with
+// `/rename`, made offline against benches/mock_api.py): the text is filler, the nesting
+// (tool schemas inside request shapes and prompt snapshots) is theirs, because a JSON
+// parser pays per value, not per byte.
+
+const BETAS: &str = "[\"claude-code-20250219\",\"interleaved-thinking-2025-05-14\",\"context-management-2025-06-27\",\"per-turn-control-2026-07-01\",\"mid-conversation-tool-changes-2026-07-01\",\"advanced-tool-use-2025-11-20\",\"effort-2025-11-24\"]";
+
+impl Tx<'_> {
+    /// A JSON array of tool definitions of about `n` bytes: name, description and an
+    /// `input_schema` with a few described properties, as requests carry them.
+    fn tools(&mut self, n: usize) {
+        let start = self.buf.len();
+        self.buf.push(b'[');
+        let mut first = true;
+        while self.buf.len() - start < n {
+            if !first {
+                self.buf.push(b',');
+            }
+            first = false;
+            let name = self.rng.pick(TOOLS);
+            let _ = write!(self.buf, "{{\"name\":\"{name}\",\"description\":\"");
+            let d = self.rng.range(300, 3000);
+            self.filler.push(self.buf, self.rng, d);
+            self.buf.extend_from_slice(b"\",\"input_schema\":{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"type\":\"object\",\"properties\":{");
+            let props = self.rng.range(1, 6);
+            for k in 0..props {
+                let ty = self.rng.pick(&["string", "number", "boolean", "array"]);
+                let _ = write!(
+                    self.buf,
+                    "{}\"p{k}\":{{\"type\":\"{ty}\",\"description\":\"",
+                    if k > 0 { "," } else { "" }
+                );
+                let d = self.rng.range(30, 300);
+                self.filler.push(self.buf, self.rng, d);
+                self.buf.extend_from_slice(b"\"}");
+            }
+            self.buf
+                .extend_from_slice(b"},\"required\":[\"p0\"],\"additionalProperties\":false}}");
+        }
+        self.buf.push(b']');
+    }
+
+    /// An `attachment` record of the given type whose body is about `n` bytes of text.
+    fn attachment_332(&mut self, ty: &str, n: usize) {
+        let u = self.open();
+        let _ = write!(
+            self.buf,
+            "\"attachment\":{{\"type\":\"{ty}\",\"content\":\""
+        );
+        self.filler.push(self.buf, self.rng, n);
+        self.buf.extend_from_slice(b"\"},\"type\":\"attachment\"");
+        if self.rng.chance(0.5) {
+            self.buf
+                .extend_from_slice(b",\"rendered\":[{\"content\":\"<system-reminder>");
+            let k = self.rng.range(100, 800);
+            self.filler.push(self.buf, self.rng, k);
+            self.buf
+                .extend_from_slice(b"</system-reminder>\"}],\"renderedRole\":\"system\"");
+        }
+        self.close(u);
+    }
+
+    /// The `prompt_snapshot` attachment: the system prompt as ~10 strings and the tool
+    /// definitions, on one line of about `n` bytes (7.5 KB before the first request,
+    /// 57–63 KB after a turn).
+    fn prompt_snapshot(&mut self, n: usize) {
+        let u = self.open();
+        self.buf.extend_from_slice(
+            b"\"attachment\":{\"type\":\"prompt_snapshot\",\"systemPrompt\":[\"",
+        );
+        let sys = (n / 8).clamp(1000, 7200);
+        for k in 0..10 {
+            if k > 0 {
+                self.buf.extend_from_slice(b"\",\"");
+            }
+            self.filler.push(self.buf, self.rng, sys / 10);
+        }
+        self.buf.extend_from_slice(b"\"],\"tools\":");
+        self.tools(n.saturating_sub(sys + 900));
+        self.buf.extend_from_slice(b",\"cliPrefix\":\"You are Claude Code, Anthropic's official CLI for Claude.\",\"reminderFold\":false,\"systemTurns\":true,\"toolChangeHeader\":true,\"inlineTools\":false,\"keptReminders\":false,\"echoWireToolInputs\":false,\"contextRendering\":\"announced\"},\"type\":\"attachment\"");
+        self.close(u);
+    }
+
+    /// `api-request-shape` (~38–43 KB, once near the head), then its two blobs.
+    fn request_shape(&mut self) {
+        let id = self.s.id.clone();
+        let hash = self.rng.hex(64);
+        let _ = write!(
+            self.buf,
+            "{{\"type\":\"api-request-shape\",\"sessionId\":\"{id}\",\"shapeHash\":\"{hash}\",\"timestamp\":\"{}\",\"version\":\"2.1.332\",\"shape\":{{\"system\":[{{\"type\":\"text\",\"text\":\"You are a Claude agent, built on Anthropic's Claude Agent SDK.\"}},{{\"type\":\"text\",\"text\":\"",
+            iso_ms(self.ts)
+        );
+        let n = self.rng.range(7000, 7500);
+        self.filler.push(self.buf, self.rng, n);
+        self.buf.extend_from_slice(b"\"}],\"tools\":");
+        let n = self.rng.range(31_000, 35_500);
+        self.tools(n);
+        self.buf.extend_from_slice(b"}}\n");
+        for n in [self.rng.range(1400, 1600), self.rng.range(9500, 11_300)] {
+            let h = self.rng.hex(64);
+            let _ = write!(
+                self.buf,
+                "{{\"type\":\"api-request-blob\",\"sessionId\":\"{id}\",\"hash\":\"{h}\",\"message\":{{\"role\":\"user\",\"content\":[{{\"type\":\"text\",\"text\":\""
+            );
+            self.filler.push(self.buf, self.rng, n);
+            self.buf.extend_from_slice(b"\"}]}}\n");
+        }
+    }
+
+    /// One `api-request` record (~1.2–1.5 KB), written before every model call.
+    fn api_request(&mut self) {
+        self.tick();
+        let id = self.s.id.clone();
+        let rid = self.rng.uuid();
+        let hash = self.rng.hex(64);
+        let src = if self.s.entry == "sdk-cli" {
+            "sdk"
+        } else {
+            "repl_main_thread"
+        };
+        let _ = write!(
+            self.buf,
+            "{{\"type\":\"api-request\",\"sessionId\":\"{id}\",\"id\":\"{rid}\",\"timestamp\":\"{}\",\"version\":\"2.1.332\",\"querySource\":\"{src}\",\"shapeHash\":\"{hash}\",\"params\":{{\"model\":\"claude-opus-5-5\",\"betas\":{BETAS},\"max_tokens\":128000,\"thinking\":{{\"type\":\"adaptive\",\"display\":\"omitted\"}},\"context_management\":{{\"edits\":[{{\"type\":\"clear_thinking_20251015\",\"keep\":\"all\"}}]}},\"metadata\":{{\"user_id\":\"",
+            iso_ms(self.ts)
+        );
+        let n = self.rng.range(300, 600);
+        self.filler.push(self.buf, self.rng, n);
+        let _ = writeln!(
+            self.buf,
+            "\"}}}},\"messageHashes\":[\"{}\",\"{}\"]}}",
+            self.rng.hex(64),
+            self.rng.hex(64)
+        );
+    }
+
+    fn small_line(&mut self, ty: &str, rest: &str) {
+        let id = self.s.id.clone();
+        self.line(&format!(
+            "{{\"type\":\"{ty}\"{rest},\"sessionId\":\"{id}\"}}"
+        ));
+    }
+
+    fn cost_state(&mut self) {
+        let id = self.s.id.clone();
+        let ms = self.ts - self.s.start_ms;
+        self.line(&format!("{{\"type\":\"cost-state\",\"sessionId\":\"{id}\",\"totalCostUSD\":0.4213,\"totalAPIDuration\":{ms},\"totalAPIDurationWithoutRetries\":{ms},\"totalToolDuration\":0,\"totalLinesAdded\":12,\"totalLinesRemoved\":3,\"totalDuration\":{ms},\"startTime\":{},\"modelUsage\":{{\"claude-opus-5-5\":{{\"inputTokens\":1,\"outputTokens\":1,\"thinkingTokens\":0,\"cacheReadInputTokens\":0,\"cacheCreationInputTokens\":0,\"cacheCreationEphemeral5mInputTokens\":0,\"cacheCreationEphemeral1hInputTokens\":0,\"webSearchRequests\":0,\"costUSD\":0.4213}}}},\"hasUnknownModelCost\":false}}", self.s.start_ms));
+    }
+
+    fn file_history_snapshot(&mut self) {
+        let m = self.rng.uuid();
+        let ts = iso_ms(self.ts);
+        self.line(&format!("{{\"type\":\"file-history-snapshot\",\"messageId\":\"{m}\",\"snapshot\":{{\"messageId\":\"{m}\",\"trackedFileBackups\":{{}},\"timestamp\":\"{ts}\"}},\"isSnapshotUpdate\":false}}"));
+    }
+
+    /// The end of a turn: a prompt snapshot (always after the first turn, about every
+    /// other turn after that), `turn_duration` for interactive runs, `last-prompt`.
+    fn end_turn(&mut self, first: bool) {
+        if first || self.rng.chance(0.5) {
+            let n = self.rng.range(57_000, 63_600);
+            self.prompt_snapshot(n);
+        }
+        if self.s.entry == "cli" {
+            let u = self.open();
+            let ms = self.rng.range(2000, 90_000);
+            let _ = write!(
+                self.buf,
+                "\"type\":\"system\",\"subtype\":\"turn_duration\",\"durationMs\":{ms},\"isMeta\":false"
+            );
+            self.close(u);
+        }
+        let leaf = self.parent.clone().unwrap_or_default();
+        let p = esc(&self.s.first_prompt);
+        self.small_line(
+            "last-prompt",
+            &format!(",\"lastPrompt\":\"{p}\",\"leafUuid\":\"{leaf}\""),
+        );
+    }
+
+    /// A whole transcript in 2.1.332's shapes, to about `s.target` bytes.
+    fn transcript_332(&mut self) {
+        let s = self.s;
+        let id = s.id.clone();
+        let ts0 = iso_ms(self.ts);
+        let sdk = s.entry == "sdk-cli";
+        if sdk {
+            self.line(&format!("{{\"type\":\"queue-operation\",\"operation\":\"enqueue\",\"timestamp\":\"{ts0}\",\"sessionId\":\"{id}\",\"content\":\"{}\"}}", esc(&s.first_prompt)));
+            self.line(&format!("{{\"type\":\"queue-operation\",\"operation\":\"dequeue\",\"timestamp\":\"{ts0}\",\"sessionId\":\"{id}\"}}"));
+        } else {
+            self.small_line("mode", ",\"mode\":\"normal\"");
+            self.small_line("permission-mode", ",\"permissionMode\":\"auto\"");
+            self.small_line("atis-latch", ",\"atis\":\"\"");
+            self.file_history_snapshot();
+            if self.rng.chance(0.2) {
+                self.user_meta();
+            }
+        }
+        let huge = match s.kind {
+            Kind::HugeLine(at) => Some(at),
+            _ => None,
+        };
+        let huge_n = s.target.saturating_sub(200_000).max(1 << 20);
+        let prompt = s.first_prompt.clone();
+        let extra = if huge == Some(HugeAt::FirstPrompt) {
+            huge_n
+        } else if self.rng.chance(0.2) {
+            self.rng.range(100, 3000)
+        } else {
+            0
+        };
+        self.user_prompt(&prompt, extra, true);
+        // The attachments of a first turn, in the order and about the sizes seen.
+        for (ty, lo, hi) in [
+            ("environment", 1300, 1500),
+            ("model", 700, 900),
+            ("deferred_tools_delta", 1200, 1400),
+            ("agent_listing_delta", 3700, 6100),
+            ("skill_listing", 13_400, 13_900),
+        ] {
+            let n = self.rng.range(lo, hi);
+            self.attachment_332(ty, n);
+        }
+        if !sdk {
+            let n = self.rng.range(900, 1100);
+            self.attachment_332("auto_mode", n);
+        } else {
+            self.small_line("atis-latch", ",\"atis\":\"\"");
+        }
+        for (ty, lo, hi) in [
+            ("session_context", 1300, 1500),
+            ("date", 400, 600),
+            ("remote_session_change", 1200, 1400),
+        ] {
+            let n = self.rng.range(lo, hi);
+            self.attachment_332(ty, n);
+        }
+        let n = self.rng.range(7400, 8000);
+        self.prompt_snapshot(n);
+        self.request_shape();
+        self.api_request();
+        let n = self.rng.range(100, 1500);
+        self.assistant_text(n);
+        if huge == Some(HugeAt::Early) {
+            self.tool_pair(huge_n);
+        }
+        self.end_turn(true);
+        if self.rng.chance(0.5) {
+            self.titles();
+        }
+        // Later turns: prompts, model calls with tool use, turn ends.
+        let tail_budget = if huge == Some(HugeAt::Late) {
+            huge_n + 2000
+        } else {
+            2000
+        };
+        while self.buf.len() + tail_budget < s.target {
+            let left = s.target - tail_budget - self.buf.len();
+            match self.rng.below(20) {
+                0..=1 => {
+                    self.end_turn(false);
+                    if !sdk {
+                        self.file_history_snapshot();
+                    }
+                    let noun = self.rng.pick(NOUNS);
+                    let p = self.rng.pick(PROMPTS).replace("{}", noun);
+                    self.user_prompt(&p, 0, false);
+                }
+                2..=11 => {
+                    self.api_request();
+                    let n = (800.0 * (1.2 * self.rng.normal()).exp()) as usize;
+                    self.tool_pair(n.clamp(50, left.max(50)));
+                }
+                12..=17 => {
+                    self.api_request();
+                    let n = self.rng.range(50, 1200).min(left.max(50));
+                    self.assistant_text(n);
+                }
+                _ => {
+                    if self.rng.chance(0.3) {
+                        self.user_meta();
+                    } else {
+                        self.line(&format!("{{\"type\":\"progress\",\"data\":{{\"type\":\"hook_progress\",\"hookEvent\":\"PostToolUse\"}},\"sessionId\":\"{id}\",\"timestamp\":\"{}\"}}", iso_ms(self.ts)));
+                    }
+                }
+            }
+        }
+        if huge == Some(HugeAt::Late) {
+            self.api_request();
+            self.tool_pair(huge_n);
+            self.api_request();
+            let n = self.rng.range(100, 800);
+            self.assistant_text(n);
+        }
+        if self.turn > 1 {
+            self.end_turn(false);
+        }
+        self.titles();
+        if let Some(ct) = &s.custom_title {
+            let ct = esc(ct);
+            self.small_line("agent-name", &format!(",\"agentName\":\"{ct}\""));
+        }
+        let leaf = self.parent.clone().unwrap_or_default();
+        self.small_line(
+            "last-prompt",
+            &format!(
+                ",\"lastPrompt\":\"{}\",\"leafUuid\":\"{leaf}\"",
+                esc(&prompt)
+            ),
+        );
+        self.cost_state();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Index files, account files, the town.
 
 impl Plan {
@@ -1221,13 +1656,23 @@ impl Plan {
             by_folder.entry((s.account, s.project)).or_default().push(i);
         }
         let mut written = 0;
+        let independent = self.preset == Preset::Independent;
         for (&(a, p), members) in &by_folder {
-            if !rng.chance(0.35) {
+            if !rng.chance(if independent { 0.5 } else { 0.35 }) {
                 continue;
             }
             let dir = self.project_dir(a, p);
             let path = dir.join("sessions-index.json");
-            let state = rng.below(20);
+            let state = if independent {
+                // A few broken (5% empty, zero bytes or corrupt, 3% truncated), the rest
+                // stale or fresh in the same proportions as below.
+                match rng.below(100) {
+                    s @ 0..=7 => s,
+                    s => 8 + s % 12,
+                }
+            } else {
+                rng.below(20)
+            };
             let body: Vec<u8> = match state {
                 0 => Vec::new(),
                 1 | 2 => b"{\"version\":1,\"entries\":[],\"originalPath\":\""
@@ -1301,7 +1746,7 @@ impl Plan {
             "fullPath": dir.join(format!("{}.jsonl", s.id)).display().to_string(),
             "fileMtime": modified,
             "firstPrompt": s.first_prompt,
-            "summary": s.summary.clone().unwrap_or_else(|| format!("Index summary: {}", s.ai_title)),
+            "summary": s.summary.clone().unwrap_or_else(|| format!("Index summary: {}", s.ai_title.as_deref().unwrap_or("-"))),
             "messageCount": rng.range(2, 400),
             "created": iso_ms(s.start_ms),
             "modified": iso_ms(modified),
@@ -1395,14 +1840,46 @@ impl Plan {
         let mut rng = Rng::new(self.seed, 4);
         // (ts, line) pairs; sorted by time before writing, as appends arrive in order.
         let mut events: Vec<(i64, Vec<u8>)> = Vec::with_capacity(lines);
+        let independent = self.preset == Preset::Independent;
         let town_sessions: Vec<&Session> = self
             .sessions
             .iter()
-            .filter(|s| self.projects[s.project].actor.is_some())
+            .filter(|s| {
+                if independent {
+                    s.gt_start
+                } else {
+                    self.projects[s.project].actor.is_some()
+                }
+            })
             .collect();
-        let starts = (lines / 6).min(town_sessions.len() + lines / 60);
+        let starts = if independent {
+            // One per marked session, plus 2% fallbacks; other events as many again.
+            town_sessions.len() + town_sessions.len() / 50
+        } else {
+            (lines / 6).min(town_sessions.len() + lines / 60)
+        };
+        let lines = if independent {
+            lines.max(starts * 2)
+        } else {
+            lines
+        };
+        let mut next_start = 0;
         for _ in 0..starts {
-            let (ts, actor, cwd, sid) = if !town_sessions.is_empty() && rng.chance(0.9) {
+            let (ts, actor, cwd, sid) = if independent && next_start < town_sessions.len() {
+                let s = town_sessions[next_start];
+                next_start += 1;
+                let actor = match rng.below(3) {
+                    0 => format!("{}/crew/{}", rng.pick(RIGS), rng.pick(CREW)),
+                    1 => format!("{}/polecats/p{}", rng.pick(RIGS), rng.below(3)),
+                    _ => "mayor".to_string(),
+                };
+                (
+                    s.start_ms,
+                    actor,
+                    Some(self.projects[s.project].cwd.clone()),
+                    s.id.clone(),
+                )
+            } else if !independent && !town_sessions.is_empty() && rng.chance(0.9) {
                 let s = rng.pick(&town_sessions);
                 let p = &self.projects[s.project];
                 (
@@ -1510,6 +1987,7 @@ impl Session {
             mark_fork: false,
             first_uuid: self.first_uuid.clone(),
             subagents: 0,
+            gt_start: false,
         }
     }
 }
@@ -1541,6 +2019,95 @@ mod tests {
             let s: String = serde_json::from_slice(&v).expect("valid JSON string");
             assert!(s.len() + 64 >= n / 2);
         }
+    }
+
+    fn plan(extra: &[&str]) -> Plan {
+        let mut argv = vec!["gen-corpus", "/nonexistent", "--now", "1790000000"];
+        argv.extend_from_slice(extra);
+        let args = Args::parse_from(argv);
+        let mut args = args;
+        if args.preset == Preset::Independent {
+            args.sessions = args.accounts * args.folders * args.per_folder;
+        }
+        Plan::new(&args, 1_790_000_000)
+    }
+
+    fn transcript_of(plan: &Plan, i: usize) -> Vec<u8> {
+        let filler = Filler::new(plan.seed);
+        let mut rng = Rng::new(plan.seed, 1000 + i as u64);
+        let mut buf = Vec::new();
+        let s = &plan.sessions[i];
+        let mut tx = Tx {
+            buf: &mut buf,
+            rng: &mut rng,
+            filler: &filler,
+            s,
+            p: &plan.projects[s.project],
+            ts: s.start_ms,
+            parent: None,
+            agent: None,
+            shape: plan.shape,
+            turn: 0,
+        };
+        tx.transcript();
+        buf
+    }
+
+    #[test]
+    fn v332_transcripts_have_the_real_records() {
+        let plan = plan(&["--sessions", "60", "--shape", "332", "--median-kb", "200"]);
+        let mut checked = 0;
+        for i in 0..plan.sessions.len() {
+            if plan.sessions[i].kind != Kind::Normal {
+                continue;
+            }
+            let buf = transcript_of(&plan, i);
+            let lines: Vec<serde_json::Value> = buf
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| serde_json::from_slice(l).expect("every line is JSON"))
+                .collect();
+            let ty = |v: &serde_json::Value| v["type"].as_str().unwrap_or("").to_string();
+            let has = |t: &str| lines.iter().any(|v| ty(v) == t);
+            assert!(has("api-request-shape") && has("api-request") && has("cost-state"));
+            assert_eq!(ty(lines.last().unwrap()), "cost-state");
+            let snapshots = lines
+                .iter()
+                .filter(|v| v["attachment"]["type"] == "prompt_snapshot")
+                .map(|v| v.to_string().len())
+                .collect::<Vec<_>>();
+            assert!(snapshots.iter().any(|&n| n > 50_000), "{snapshots:?}");
+            assert!(buf.len() > 140_000);
+            checked += 1;
+        }
+        assert!(checked > 50);
+    }
+
+    #[test]
+    fn independent_preset_is_a_grid() {
+        let plan = plan(&[
+            "--preset",
+            "independent",
+            "--folders",
+            "10",
+            "--per-folder",
+            "20",
+        ]);
+        assert_eq!(plan.sessions.len(), 4 * 10 * 20);
+        let mut per = std::collections::HashMap::new();
+        for s in &plan.sessions {
+            *per.entry((s.account, s.project)).or_insert(0) += 1;
+        }
+        assert_eq!(per.len(), 40);
+        assert!(per.values().all(|&n| n == 20));
+        let titled = plan
+            .sessions
+            .iter()
+            .filter(|s| s.ai_title.is_some())
+            .count();
+        assert!((440..600).contains(&titled), "{titled}");
+        let starts = plan.sessions.iter().filter(|s| s.gt_start).count();
+        assert!((320..480).contains(&starts), "{starts}");
     }
 
     #[test]
