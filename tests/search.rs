@@ -354,9 +354,9 @@ fn bad_input_never_panics_and_never_gives_a_false_hit() {
     {
         let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
         let filler = "huge-fig ".repeat(1 << 20);
-        write!(
+        writeln!(
             f,
-            "{{\"type\":\"user\",\"message\":{{\"content\":\"{filler}{filler}\"}}}}\n"
+            "{{\"type\":\"user\",\"message\":{{\"content\":\"{filler}{filler}\"}}}}"
         )
         .unwrap();
         writeln!(
