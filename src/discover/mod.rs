@@ -119,7 +119,10 @@ pub struct Live {
     pub kind: Option<String>,
 }
 
-fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+/// Serialises an optional instant as RFC 3339 UTC with milliseconds, or `null`.
+///
+/// Errors: the serializer's.
+pub fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => s.serialize_str(&to_rfc3339(t)),
         None => s.serialize_none(),

@@ -21,24 +21,17 @@ pub struct Passed {
     pub huge_lines: usize,
 }
 
-/// A read buffer kept between files by one thread.
+/// A read buffer kept between files by one thread: it grows with the longest line met,
+/// never past [`LINE_CAP`] and one read, and is kept rather than freed and taken again
+/// (which fragments the heap of a multi-threaded process).
 #[derive(Debug, Default)]
 pub struct Buffer {
     data: Vec<u8>,
 }
 
-impl Buffer {
-    /// Gives back memory a very long line made it take, so one thread does not keep
-    /// tens of MB for the rest of the search.
-    pub fn trim(&mut self) {
-        if self.data.len() > 4 * CHUNK {
-            self.data = Vec::new();
-        }
-    }
-}
-
 /// Reads `file` to its end and calls `on_line` with each line (without its `\n`) that
-/// `raw` matches, in order; stops early when `on_line` breaks. A last line without a
+/// `raw` matches, and where in the line the leftmost match starts, in order; stops early
+/// when `on_line` breaks. A last line without a
 /// newline (a file being written, or one that shrank while read) is searched too.
 ///
 /// Errors: read errors; the lines handed over before one stay handed over.
@@ -46,7 +39,7 @@ pub fn hits(
     file: &mut dyn Read,
     raw: &regex::bytes::Regex,
     buf: &mut Buffer,
-    on_line: &mut dyn FnMut(&[u8]) -> ControlFlow<()>,
+    on_line: &mut dyn FnMut(&[u8], usize) -> ControlFlow<()>,
 ) -> io::Result<Passed> {
     let mut passed = Passed::default();
     let mut filled = 0;
@@ -114,7 +107,7 @@ fn search(
     start: usize,
     raw: &regex::bytes::Regex,
     passed: &mut Passed,
-    on_line: &mut dyn FnMut(&[u8]) -> ControlFlow<()>,
+    on_line: &mut dyn FnMut(&[u8], usize) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let mut at = start;
     while at < region.len() {
@@ -128,7 +121,7 @@ fn search(
         if line_end - line_start > LINE_CAP {
             passed.huge_lines += 1;
         } else {
-            on_line(&region[line_start..line_end])?;
+            on_line(&region[line_start..line_end], m.start() - line_start)?;
         }
         at = line_end + 1;
     }
@@ -153,7 +146,8 @@ mod tests {
         let raw = regex::bytes::Regex::new(pat).unwrap();
         let mut got = Vec::new();
         let mut buf = Buffer::default();
-        let passed = hits(&mut &input[..], &raw, &mut buf, &mut |l| {
+        let passed = hits(&mut &input[..], &raw, &mut buf, &mut |l, at| {
+            assert!(raw.find(l).is_some_and(|m| m.start() == at));
             got.push(l.to_vec());
             ControlFlow::Continue(())
         })

@@ -12,19 +12,19 @@
 //! sidecar `<folder>/<id>/custom-title.json` (Claude Code 2.1.332) and the legacy index's
 //! `summary` and `customTitle`.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fs;
 use std::ops::{ControlFlow, Range};
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::discover::Session;
 use crate::discover::warnings::Warnings;
 use crate::util::fsread;
-use crate::util::timefmt::{parse_timestamp, to_rfc3339};
+use crate::util::timefmt::parse_timestamp;
 
 pub mod lines;
 pub mod pattern;
@@ -40,10 +40,10 @@ use lines::Buffer;
 pub const MAX_SNIPPETS: usize = 3;
 
 /// Characters of context a snippet keeps before its match.
-const BEFORE: usize = 80;
+const BEFORE: usize = 60;
 
 /// Characters of context a snippet keeps after its match.
-const AFTER: usize = 160;
+const AFTER: usize = 120;
 
 /// The sidecar holding a rename made in Claude Code's picker (2.1.332):
 /// `<folder>/<session-id>/custom-title.json`, `{"customTitle": "...", ...}`.
@@ -63,13 +63,14 @@ pub struct Matches {
 /// The text around one hit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snippet {
-    /// Up to 80 characters before the match, the match, and up to 160 after, raw (line
+    /// Up to 60 characters before the match, the match, and up to 120 after, raw (line
     /// breaks and all).
-    pub text: String,
+    pub text: Box<str>,
     /// Who said it.
     pub role: Role,
     /// When, RFC 3339 UTC; `null` for titles and records without a time.
-    pub timestamp: Option<String>,
+    #[serde(serialize_with = "crate::discover::ser_time")]
+    pub timestamp: Option<DateTime<Utc>>,
     /// True when the hit is in one of the session's subagent transcripts.
     pub subagent: bool,
     /// Where the match is in `text`, in bytes.
@@ -96,13 +97,28 @@ pub fn search_all(
 ) -> Vec<(Option<Matches>, Warnings)> {
     sessions
         .par_iter()
-        .map_init(Buffer::default, |buf, s| {
+        .map(|s| {
             let mut w = Warnings::default();
-            let m = search_session(s, pattern, depth, buf, &mut w);
-            buf.trim();
+            let m = SCRATCH
+                .with_borrow_mut(|scratch| search_session(s, pattern, depth, scratch, &mut w));
             (m, w)
         })
         .collect()
+}
+
+/// Buffers one thread keeps from session to session: the read buffer and the one text
+/// is unescaped into. Each grows to the longest line (text) met, at most [`LINE_CAP`].
+#[derive(Debug, Default)]
+pub struct Scratch {
+    lines: Buffer,
+    text: Vec<u8>,
+}
+
+thread_local! {
+    /// Each search thread's buffers, kept for the life of the thread: freeing and taking
+    /// again buffers of several MB (per file, or per rayon job) makes glibc raise its
+    /// mmap threshold and fragments the heap, which cost about 20 MB of peak RSS.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
 /// One session's hits, or `None` when nothing it said matches.
@@ -110,7 +126,7 @@ pub fn search_session(
     s: &Session,
     pattern: &Pattern,
     depth: Depth,
-    buf: &mut Buffer,
+    scratch: &mut Scratch,
     warnings: &mut Warnings,
 ) -> Option<Matches> {
     let mut acc = Acc {
@@ -136,11 +152,11 @@ pub fn search_session(
     // Breaks only when `Any` has its hit; the hits are in `acc` either way.
     let _ = (|| {
         if let Some(t) = &s.transcript {
-            acc.file(t, false, buf, warnings)?;
+            acc.file(t, false, scratch, warnings)?;
         }
         if let Some(dir) = &sub_dir {
             for f in subagent_files(&dir.join("subagents")) {
-                acc.file(&f, true, buf, warnings)?;
+                acc.file(&f, true, scratch, warnings)?;
             }
             if let Some(title) = sidecar_title(&dir.join(SIDECAR)) {
                 acc.title(&title)?;
@@ -169,7 +185,7 @@ impl Acc<'_> {
         &mut self,
         path: &Path,
         subagent: bool,
-        buf: &mut Buffer,
+        scratch: &mut Scratch,
         warnings: &mut Warnings,
     ) -> ControlFlow<()> {
         let mut file = match fsread::open_regular(path) {
@@ -182,11 +198,17 @@ impl Acc<'_> {
         let mut corrupt = 0usize;
         let mut stop = false;
         let pattern = self.pattern;
-        let passed = lines::hits(&mut file, pattern.raw(), buf, &mut |line| {
-            let flow = self.line(line, subagent, &mut corrupt);
-            stop = flow.is_break();
-            flow
-        });
+        let text = &mut scratch.text;
+        let passed = lines::hits(
+            &mut file,
+            pattern.raw(),
+            &mut scratch.lines,
+            &mut |line, at| {
+                let flow = self.line(line, at, subagent, text, &mut corrupt);
+                stop = flow.is_break();
+                flow
+            },
+        );
         match passed {
             Ok(p) if p.huge_lines > 0 => warnings.add(
                 "lines over 16 MiB not searched",
@@ -210,49 +232,82 @@ impl Acc<'_> {
         }
     }
 
-    /// One raw hit: decoded (as lossy UTF-8 when it is not valid UTF-8) and matched on
-    /// what was said. A line counts once however many of its texts match.
-    fn line(&mut self, line: &[u8], subagent: bool, corrupt: &mut usize) -> ControlFlow<()> {
-        let text: Cow<str> = match std::str::from_utf8(line) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(line),
-        };
-        let Some(said) = record::decode(&text) else {
-            if !text.trim().is_empty() {
+    /// One line the raw pattern hit, leftmost at byte `at`: the conversation strings the
+    /// raw pattern matches in are decoded (into `text`) and matched. A line counts once
+    /// however many of its strings match.
+    fn line(
+        &mut self,
+        line: &[u8],
+        at: usize,
+        subagent: bool,
+        text: &mut Vec<u8>,
+        corrupt: &mut usize,
+    ) -> ControlFlow<()> {
+        let Some(outline) = record::outline(line) else {
+            if !line.trim_ascii().is_empty() {
                 *corrupt += 1;
             }
             return ControlFlow::Continue(());
         };
-        let ts = said
-            .timestamp
-            .as_deref()
-            .and_then(parse_timestamp)
-            .map(|t| to_rfc3339(&t));
-        let mut counted = false;
-        for (role, t) in &said.texts {
-            let Some(m) = self.pattern.text().find(t) else {
+        // A string holding a text match holds a raw match (the raw pattern is a
+        // superset), and none ends before the leftmost one starts.
+        for piece in outline.pieces.iter().filter(|p| p.span.end > at) {
+            let inner = &line[piece.span.start + 1..piece.span.end - 1];
+            let Some((excerpt, hit)) = self.find_in(inner, piece.role, text) else {
                 continue;
             };
-            if *role == Role::Title {
-                // Titles count once per distinct text, wherever they are written.
-                if !self.titles.insert(t.to_string()) {
-                    continue;
-                }
+            self.matches.count += 1;
+            if self.matches.snippets.len() < MAX_SNIPPETS {
+                self.matches.snippets.push(Snippet {
+                    text: excerpt,
+                    role: piece.role,
+                    timestamp: timestamp(line, outline.timestamp.as_ref()),
+                    subagent,
+                    hit,
+                });
             }
-            if !counted {
-                counted = true;
-                self.matches.count += 1;
-                if self.matches.snippets.len() < MAX_SNIPPETS {
-                    self.matches
-                        .snippets
-                        .push(snippet(t, m.range(), *role, ts.clone(), subagent));
-                }
-            }
+            return match self.depth {
+                Depth::Any => ControlFlow::Break(()),
+                Depth::All => ControlFlow::Continue(()),
+            };
         }
-        if counted && self.depth == Depth::Any {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
+        ControlFlow::Continue(())
+    }
+
+    /// The first text match in the inside of a string literal, as an excerpt and where
+    /// the match is in it; `None` when there is none, or when it is a title already
+    /// counted. Around each raw match only a window is unescaped when the pattern
+    /// allows ([`Pattern::window`]), else the whole string.
+    fn find_in(
+        &mut self,
+        inner: &[u8],
+        role: Role,
+        text: &mut Vec<u8>,
+    ) -> Option<(Box<str>, Range<usize>)> {
+        let pattern = self.pattern;
+        match pattern.window().filter(|_| role != Role::Title) {
+            Some(pad) => pattern.raw().find_iter(inner).find_map(|m| {
+                let w = record::align(
+                    inner,
+                    m.start().saturating_sub(pad + 4 * BEFORE),
+                    m.end() + pad + 4 * AFTER,
+                );
+                let part = record::unescape(&inner[w], text)?;
+                let hit = pattern.text().find(&part)?;
+                Some(excerpt(&part, hit.range()))
+            }),
+            None => {
+                if !pattern.raw().is_match(inner) {
+                    return None;
+                }
+                let all = record::unescape(inner, text)?;
+                let hit = pattern.text().find(&all)?;
+                // Titles count once per distinct text, wherever they are written.
+                if role == Role::Title && !self.titles.insert(all.to_string()) {
+                    return None;
+                }
+                Some(excerpt(&all, hit.range()))
+            }
         }
     }
 
@@ -266,9 +321,14 @@ impl Acc<'_> {
         }
         self.matches.count += 1;
         if self.matches.snippets.len() < MAX_SNIPPETS {
-            self.matches
-                .snippets
-                .push(snippet(t, m.range(), Role::Title, None, false));
+            let (text, hit) = excerpt(t, m.range());
+            self.matches.snippets.push(Snippet {
+                text,
+                role: Role::Title,
+                timestamp: None,
+                subagent: false,
+                hit,
+            });
         }
         if self.depth == Depth::Any {
             ControlFlow::Break(())
@@ -278,14 +338,16 @@ impl Acc<'_> {
     }
 }
 
-/// The text around `hit` in `t`: [`BEFORE`] characters before it and [`AFTER`] after.
-fn snippet(
-    t: &str,
-    hit: Range<usize>,
-    role: Role,
-    timestamp: Option<String>,
-    subagent: bool,
-) -> Snippet {
+/// A record's `timestamp` (the literal's span in `line`) as RFC 3339 UTC, when it is one.
+fn timestamp(line: &[u8], span: Option<&Range<usize>>) -> Option<DateTime<Utc>> {
+    let mut scratch = Vec::new();
+    let t = record::decode_str(line.get(span?.clone())?, &mut scratch)?;
+    parse_timestamp(&t)
+}
+
+/// The text around `hit` in `t`: [`BEFORE`] characters before it and [`AFTER`] after,
+/// and where the match is in that excerpt.
+fn excerpt(t: &str, hit: Range<usize>) -> (Box<str>, Range<usize>) {
     let start = t[..hit.start]
         .char_indices()
         .rev()
@@ -295,13 +357,7 @@ fn snippet(
         .char_indices()
         .nth(AFTER)
         .map_or(t.len(), |(i, _)| hit.end + i);
-    Snippet {
-        text: t[start..end].to_owned(),
-        role,
-        timestamp,
-        subagent,
-        hit: hit.start - start..hit.end - start,
-    }
+    (t[start..end].into(), hit.start - start..hit.end - start)
 }
 
 /// The `*.jsonl` files of a session's `subagents/` folder, by name; none when it is
@@ -334,11 +390,11 @@ mod tests {
     fn snippets_keep_context_on_char_boundaries() {
         let t = format!("{}needle{}", "é".repeat(100), "ü".repeat(200));
         let m = t.find("needle").unwrap();
-        let s = snippet(&t, m..m + 6, Role::User, None, false);
-        assert_eq!(&s.text[s.hit.clone()], "needle");
-        assert_eq!(s.text.chars().count(), BEFORE + 6 + AFTER);
-        let s = snippet("needle", 0..6, Role::User, None, false);
-        assert_eq!(s.text, "needle");
-        assert_eq!(s.hit, 0..6);
+        let (text, hit) = excerpt(&t, m..m + 6);
+        assert_eq!(&text[hit], "needle");
+        assert_eq!(text.chars().count(), BEFORE + 6 + AFTER);
+        let (text, hit) = excerpt("needle", 0..6);
+        assert_eq!(&*text, "needle");
+        assert_eq!(hit, 0..6);
     }
 }

@@ -25,6 +25,9 @@ pub struct Pattern {
     text: regex::Regex,
     /// A superset of `text` over the JSON-escaped bytes of a line; never matches `\n`.
     raw: regex::bytes::Regex,
+    /// Raw bytes around a raw match that hold every text match it can stand for, when
+    /// matches have a bounded length and no anchor or word boundary looks past them.
+    window: Option<usize>,
 }
 
 impl Pattern {
@@ -53,7 +56,14 @@ impl Pattern {
         let raw = regex::bytes::RegexBuilder::new(&json_superset(&hir).to_string())
             .build()
             .map_err(|e| e.to_string())?;
-        Ok(Pattern { text, raw })
+        // A decoded byte is at most 6 raw ones (`\u00e9`), so a match of at most `n`
+        // bytes lies within 6n raw bytes of any raw match overlapping it.
+        let props = hir.properties();
+        let window = props
+            .maximum_len()
+            .filter(|&n| n <= 4096 && props.look_set().is_empty())
+            .map(|n| 6 * n + 8);
+        Ok(Pattern { text, raw, window })
     }
 
     /// The pattern over decoded text.
@@ -65,6 +75,13 @@ impl Pattern {
     /// could be (and elsewhere); never matches a line break.
     pub fn raw(&self) -> &regex::bytes::Regex {
         &self.raw
+    }
+
+    /// How many raw bytes on either side of a raw match to unescape to be sure of seeing
+    /// any text match that overlaps it; `None` when only the whole string will do
+    /// (unbounded matches such as `a.*b`, or anchors and word boundaries).
+    pub fn window(&self) -> Option<usize> {
+        self.window
     }
 }
 
