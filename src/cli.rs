@@ -120,6 +120,15 @@ pub struct Cli {
     #[arg(long, value_name = "TEXT", help_heading = "List")]
     pub grep: Option<String>,
 
+    /// Only sessions whose conversation matches PATTERN (a regex; case-insensitive unless
+    /// it has a capital letter): messages, tool calls and results, titles, subagents.
+    #[arg(long, value_name = "PATTERN", help_heading = "List")]
+    pub search: Option<String>,
+
+    /// Take the --search pattern literally, not as a regex.
+    #[arg(short = 'F', long, requires = "search", help_heading = "List")]
+    pub fixed_strings: bool,
+
     /// Print a JSON array instead of a table.
     #[arg(long, help_heading = "List")]
     pub json: bool,
@@ -152,6 +161,25 @@ pub struct Cli {
     /// Say nothing on stderr but errors.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
+}
+
+impl Cli {
+    /// Checks what clap cannot: that `--search` compiles. A bad pattern is a usage
+    /// error (exit 2) carrying the regex error.
+    ///
+    /// Errors: a clap `ValueValidation` error.
+    pub fn validate(self) -> Result<Cli, clap::Error> {
+        if let Some(p) = &self.search
+            && let Err(e) = crate::search::Pattern::new(p, self.fixed_strings)
+        {
+            use clap::CommandFactory;
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid --search pattern: {e}"),
+            ));
+        }
+        Ok(self)
+    }
 }
 
 /// `--since` is checked while parsing, so a bad value is a usage error (exit 2).

@@ -28,6 +28,9 @@ pub struct Filters {
     pub since: Option<DateTime<Utc>>,
     /// Lower-cased substring of the title or first prompt.
     pub grep: Option<String>,
+    /// `--search`: only sessions whose conversation matches, searched after every other
+    /// filter.
+    pub search: Option<crate::search::Pattern>,
     /// At most this many rows; 0 = all.
     pub recent: usize,
 }
@@ -112,8 +115,9 @@ fn xdg_dir(name: &str) -> Option<PathBuf> {
 
 /// Resolves `cli` against the environment.
 ///
-/// Errors: no current account can be named (no `CLAUDE_CONFIG_DIR` and no `HOME`), or
-/// no state directory. A current directory that cannot be read is not an error here.
+/// Errors: no current account can be named (no `CLAUDE_CONFIG_DIR` and no `HOME`), no
+/// state directory, or a filter value is invalid (`--since`, `--search`). A current
+/// directory that cannot be read is not an error here.
 pub fn resolve(cli: &Cli) -> Result<Config> {
     let home = dirs::home_dir();
     let cwd = std::env::current_dir().ok();
@@ -178,6 +182,12 @@ pub fn resolve(cli: &Cli) -> Result<Config> {
         project: cli.project.clone(),
         since: cli.since,
         grep: lower(&cli.grep),
+        search: cli
+            .search
+            .as_deref()
+            .map(|p| crate::search::Pattern::new(p, cli.fixed_strings))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("invalid --search pattern: {e}"))?,
         recent: cli.recent,
     };
     Ok(Config {

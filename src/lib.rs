@@ -15,5 +15,6 @@ pub mod link;
 pub mod list;
 pub mod platform;
 pub mod run;
+pub mod search;
 pub mod talk;
 pub mod util;

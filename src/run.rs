@@ -19,7 +19,7 @@ use crate::util::say::{self, Kind, Verbosity};
 /// 1 runtime error (printed once as `seance: <error>`), 2 usage error (from clap), or
 /// claude's status for a talk.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse().and_then(Cli::validate) {
         Ok(c) => c,
         Err(e) => {
             let code = e.exit_code();

@@ -36,6 +36,38 @@ struct Row {
     sources: Vec<SourceKind>,
     forked_from: Option<String>,
     live: Option<LiveRow>,
+    /// Only with `--search`: the key is absent otherwise.
+    #[serde(default)]
+    matches: Option<MatchesRow>,
+}
+
+/// `matches` of a `--search` row.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct MatchesRow {
+    count: u64,
+    snippets: Vec<SnippetRow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SnippetRow {
+    text: String,
+    role: SnippetRole,
+    timestamp: Option<String>,
+    subagent: bool,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum SnippetRole {
+    User,
+    Assistant,
+    ToolUse,
+    ToolResult,
+    Title,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +152,32 @@ fn json_rows_match_the_pinned_schema() {
     assert_eq!(by(GONE).sources, [SourceKind::Index]);
     assert_eq!(by(EVONLY).sources, [SourceKind::Events]);
     assert_eq!(by("deacon-4242").sources, [SourceKind::Events]);
+    // No `matches` key at all without --search.
+    let raw: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(raw.iter().all(|r| r.get("matches").is_none()));
+}
+
+#[test]
+fn search_rows_add_a_pinned_matches_object() {
+    let sb = three_sources();
+    let out = sb
+        .cmd()
+        .args(["--json", "-n", "0", "--search", "."])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let rows: Vec<Row> = serde_json::from_slice(&out.stdout).expect("schema changed");
+    assert!(!rows.is_empty());
+    for r in &rows {
+        let m = r
+            .matches
+            .as_ref()
+            .expect("a matches object on every --search row");
+        assert!(m.count >= 1 && !m.snippets.is_empty() && m.snippets.len() <= 3);
+        for s in &m.snippets {
+            assert!(s.timestamp.as_deref().is_none_or(is_rfc3339_utc_z));
+        }
+    }
 }
 
 #[test]

@@ -101,6 +101,10 @@ pub struct Session {
     /// `uuid` of the transcript's first-prompt record, for finding forks.
     #[serde(skip)]
     pub first_prompt_uuid: Option<String>,
+    /// Every `customTitle` and `summary` the legacy index entries give, for `--search`
+    /// (the `title` keeps only the strongest).
+    #[serde(skip)]
+    pub index_titles: Vec<String>,
 }
 
 /// A running claude registered in `<config>/sessions/<pid>.json` (Claude Code's live
@@ -115,7 +119,10 @@ pub struct Live {
     pub kind: Option<String>,
 }
 
-fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+/// Serialises an optional instant as RFC 3339 UTC with milliseconds, or `null`.
+///
+/// Errors: the serializer's.
+pub fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => s.serialize_str(&to_rfc3339(t)),
         None => s.serialize_none(),
@@ -149,6 +156,7 @@ impl Session {
             index_file: None,
             title_kind: None,
             first_prompt_uuid: None,
+            index_titles: Vec::new(),
         }
     }
 
@@ -771,6 +779,8 @@ fn link_forks(sessions: &mut [Session]) {
 
 fn enrich_from_index(s: &mut Session, path: &Path, e: IndexEntry) {
     s.add_source(Source::Index);
+    s.index_titles
+        .extend(e.custom_title.iter().chain(&e.summary).cloned());
     // The index's titles rank like the transcript's: a rename beats anything but a
     // rename recorded in the transcript itself, a summary beats only prompts.
     let weaker_than = |k: TitleKind| s.title_kind.is_none_or(|own| own > k);

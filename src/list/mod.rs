@@ -6,22 +6,111 @@ use anyhow::Result;
 use chrono::Utc;
 
 use crate::config::{Config, Filters, account_matches};
+use crate::discover::warnings::Warnings;
 use crate::discover::{self, ScanOptions, Session};
+use crate::search::{self, Depth, Matches};
 use crate::util::say::{self, Kind};
 pub mod json;
 pub mod table;
 
 use table::TableStyle;
 
+/// The rows a listing shows, and what `--search` found in them.
+#[derive(Debug, Default)]
+pub struct Selection<'a> {
+    /// The kept sessions, in display order, at most `recent` of them.
+    pub rows: Vec<&'a Session>,
+    /// How many sessions passed the filters before the cut.
+    pub total: usize,
+    /// With `--search`: each row's hits, in `rows`' order (full counts and snippets);
+    /// empty without it.
+    pub matches: Vec<Matches>,
+    /// Problems met searching (unreadable files, over-long or corrupt lines).
+    pub warnings: Warnings,
+}
+
 /// Keeps the sessions that pass every filter, newest first by `started_at` (sessions
 /// with no start time last, ties by id), at most `recent` of them (0 = all). Returns the
-/// kept sessions and how many passed the filters before the cut.
+/// kept sessions and how many passed the filters before the cut. `--search` is one of
+/// the filters; [`select_searched`] also gives its hits.
 pub fn select<'a>(sessions: &'a [Session], f: &Filters) -> (Vec<&'a Session>, usize) {
+    let sel = select_searched(sessions, f);
+    (sel.rows, sel.total)
+}
+
+/// [`select`], with what `--search` found in each row. The cheap filters run first and
+/// only the sessions that pass them are searched; with a limit, sessions past it are
+/// searched only until their first hit, and the kept rows then in full.
+pub fn select_searched<'a>(sessions: &'a [Session], f: &Filters) -> Selection<'a> {
+    let mut kept = filtered(sessions, f);
+    kept.sort_by(|a, b| {
+        b.started_at
+            .cmp(&a.started_at)
+            .then_with(|| a.session_id.cmp(&b.session_id))
+    });
+    let Some(pattern) = &f.search else {
+        let total = kept.len();
+        if f.recent > 0 {
+            kept.truncate(f.recent);
+        }
+        return Selection {
+            rows: kept,
+            total,
+            ..Selection::default()
+        };
+    };
+    let depth = if f.recent == 0 {
+        Depth::All
+    } else {
+        Depth::Any
+    };
+    let mut warnings = Warnings::default();
+    let mut hits: Vec<(&Session, Matches, Warnings)> = kept
+        .iter()
+        .zip(search::search_all(&kept, pattern, depth))
+        .filter_map(|(s, (m, w))| match m {
+            Some(m) => Some((*s, m, w)),
+            None => {
+                warnings.extend(w);
+                None
+            }
+        })
+        .collect();
+    let total = hits.len();
+    if f.recent > 0 {
+        for (_, _, w) in hits.drain(f.recent.min(total)..) {
+            warnings.extend(w);
+        }
+        // The rows shown were searched only to their first hit: now in full.
+        let rows: Vec<&Session> = hits.iter().map(|h| h.0).collect();
+        for (h, (m, w)) in hits
+            .iter_mut()
+            .zip(search::search_all(&rows, pattern, Depth::All))
+        {
+            h.1 = m.unwrap_or_default();
+            h.2 = w;
+        }
+    }
+    let mut sel = Selection {
+        total,
+        ..Selection::default()
+    };
+    for (s, m, w) in hits {
+        sel.rows.push(s);
+        sel.matches.push(m);
+        warnings.extend(w);
+    }
+    sel.warnings = warnings;
+    sel
+}
+
+/// The sessions that pass every filter but `--search`, in no particular order.
+fn filtered<'a>(sessions: &'a [Session], f: &Filters) -> Vec<&'a Session> {
     let has = |field: Option<&str>, needle: &Option<String>| match needle {
         None => true,
         Some(n) => field.is_some_and(|v| v.to_lowercase().contains(n.as_str())),
     };
-    let mut kept: Vec<&Session> = sessions
+    sessions
         .iter()
         .filter(|s| has(s.actor.as_deref(), &f.role))
         .filter(|s| has(s.actor.as_deref(), &f.rig))
@@ -43,17 +132,7 @@ pub fn select<'a>(sessions: &'a [Session], f: &Filters) -> (Vec<&'a Session>, us
             has(s.title.as_deref(), &f.grep)
                 || (f.grep.is_some() && has(s.first_prompt.as_deref(), &f.grep))
         })
-        .collect();
-    kept.sort_by(|a, b| {
-        b.started_at
-            .cmp(&a.started_at)
-            .then_with(|| a.session_id.cmp(&b.session_id))
-    });
-    let total = kept.len();
-    if f.recent > 0 {
-        kept.truncate(f.recent);
-    }
-    (kept, total)
+        .collect()
 }
 
 /// Runs the listing and returns the exit code (0; a closed stdout is not an error).
@@ -86,16 +165,17 @@ pub fn run(cfg: &Config) -> Result<i32> {
     if let Some(e) = &catalog.cache_error {
         say::detail(&format!("note: {e}"));
     }
-    let (rows, total) = select(&catalog.sessions, &cfg.filters);
+    let sel = select_searched(&catalog.sessions, &cfg.filters);
 
-    let result = print(cfg, &rows, total, catalog.sessions.len());
+    let result = print(cfg, &sel, catalog.sessions.len());
     say::with_stderr(Kind::Notice, |err| {
         let _ = cfg.warnings.report(cfg.verbose, err);
         let _ = catalog.warnings.report(cfg.verbose, err);
+        let _ = sel.warnings.report(cfg.verbose, err);
     });
     // The process ends right after this: freeing tens of thousands of sessions one by
     // one would only delay the exit (about 5% of a warm listing).
-    drop(rows);
+    drop(sel);
     std::mem::forget(catalog);
     match result {
         Ok(()) => Ok(0),
@@ -104,11 +184,13 @@ pub fn run(cfg: &Config) -> Result<i32> {
     }
 }
 
-fn print(cfg: &Config, rows: &[&Session], total: usize, all: usize) -> io::Result<()> {
+fn print(cfg: &Config, sel: &Selection, all: usize) -> io::Result<()> {
+    let (rows, total) = (&sel.rows, sel.total);
+    let matches = cfg.filters.search.as_ref().map(|_| sel.matches.as_slice());
     let stdout = io::stdout();
     let mut out = stdout.lock();
     if cfg.json {
-        return json::write_json(&mut out, rows);
+        return json::write_json_searched(&mut out, rows, matches);
     }
     if rows.is_empty() {
         if all == 0 {
@@ -127,7 +209,7 @@ fn print(cfg: &Config, rows: &[&Session], total: usize, all: usize) -> io::Resul
         home: cfg.home.clone(),
         now: Utc::now(),
     };
-    table::write_table(&mut out, rows, &style)?;
+    table::write_table_searched(&mut out, rows, matches, &style)?;
     let shown = if rows.len() < total {
         format!("{} of {total} sessions (-n 0 shows all)", rows.len())
     } else {

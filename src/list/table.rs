@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use console::{Style, measure_text_width, pad_str, truncate_str};
 
 use crate::discover::Session;
+use crate::search::Matches;
 use crate::util::sanitize::for_terminal;
 use crate::util::timefmt::{age, short};
 
@@ -48,14 +49,120 @@ pub fn write_table(
     sessions: &[&Session],
     style: &TableStyle,
 ) -> io::Result<()> {
+    write_table_searched(out, sessions, None, style)
+}
+
+/// [`write_table`]; with `matches` (one per session, as `--search` gives them) a `HITS`
+/// column (matching messages) follows `ACTIVE`, and under each row one line shows who
+/// said the first hit and the text around it, sanitised, the match in bold red when
+/// colour is on.
+///
+/// Errors: I/O errors from `out`.
+pub fn write_table_searched(
+    out: &mut dyn Write,
+    sessions: &[&Session],
+    matches: Option<&[Matches]>,
+    style: &TableStyle,
+) -> io::Result<()> {
     let mut cols = columns(sessions, style);
+    if let Some(m) = matches {
+        let at = cols
+            .iter()
+            .position(|c| c.header == "ACTIVE")
+            .map_or(cols.len(), |i| i + 1);
+        let counts = (0..sessions.len())
+            .map(|i| m.get(i).map_or("-".into(), |m| m.count.to_string()))
+            .collect();
+        let hits = column(
+            "HITS",
+            counts,
+            false,
+            styled(Style::new().magenta(), style.color),
+        );
+        cols.insert(at, hits);
+    }
     let widths = fit(&mut cols, style.width);
     let mut w = io::BufWriter::new(out);
     write_header(&mut w, &cols, &widths, style.color)?;
     for row in 0..sessions.len() {
         writeln!(w, "{}", row_line(&cols, &widths, row).trim_end())?;
+        if let Some(line) = matches
+            .and_then(|m| m.get(row))
+            .and_then(|m| snippet_line(m, style))
+        {
+            writeln!(w, "{line}")?;
+        }
     }
     w.flush()
+}
+
+/// The line under a `--search` row: `    <role>: …before MATCH after…`, fitted to the
+/// width with the match kept in view; line breaks and runs of blanks shown as one space.
+fn snippet_line(m: &Matches, style: &TableStyle) -> Option<String> {
+    let sn = m.snippets.first()?;
+    let label = if sn.subagent {
+        format!("    {} (subagent): ", sn.role.as_str())
+    } else {
+        format!("    {}: ", sn.role.as_str())
+    };
+    let text = &sn.text;
+    let (before, hit, after) = (
+        flat(text.get(..sn.hit.start)?),
+        flat(text.get(sn.hit.clone())?),
+        flat(text.get(sn.hit.end..)?),
+    );
+    let mut room = style.width.saturating_sub(measure_text_width(&label));
+    let before = tail(before.trim_start(), (room / 4).max(1));
+    room = room.saturating_sub(measure_text_width(&before));
+    let hit = truncate_str(&hit, room, "…").into_owned();
+    room = room.saturating_sub(measure_text_width(&hit));
+    let after = truncate_str(&after, room, "…");
+    let dim = styled(Style::new().dim(), style.color);
+    let red = styled(Style::new().red().bold(), style.color);
+    Some(format!(
+        "{}{before}{}{after}",
+        dim.apply_to(label),
+        red.apply_to(hit)
+    ))
+}
+
+/// `s` on one line: every run of whitespace one space, then sanitised.
+fn flat(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut blank = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            blank = true;
+            continue;
+        }
+        if blank {
+            out.push(' ');
+            blank = false;
+        }
+        out.push(c);
+    }
+    if blank {
+        out.push(' ');
+    }
+    for_terminal(&out).into_owned()
+}
+
+/// The end of `s` that fits in `width` columns, with `…` in front when cut.
+fn tail(s: &str, width: usize) -> String {
+    if measure_text_width(s) <= width {
+        return s.to_owned();
+    }
+    let mut kept = Vec::new();
+    let mut used = 1; // the `…`
+    for c in s.chars().rev() {
+        let w = measure_text_width(c.encode_utf8(&mut [0; 4]));
+        if used + w > width {
+            break;
+        }
+        used += w;
+        kept.push(c);
+    }
+    std::iter::once('…').chain(kept.into_iter().rev()).collect()
 }
 
 /// `s` with colour forced on or off, whatever the terminal detection says.
