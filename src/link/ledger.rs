@@ -133,7 +133,13 @@ pub struct LinkRecord {
     /// The project folder holding the link.
     pub folder: PathBuf,
     /// Whether seance created that folder (then it removes it when otherwise empty).
+    /// Handed over to another record of the same folder when this one is undone first.
     pub folder_created: bool,
+    /// Directories above the folder that did not exist either and seance created
+    /// (`projects/`, a config dir that did not exist yet), innermost first: removed
+    /// after the folder when they are empty. Absent in ledgers written before.
+    #[serde(default)]
+    pub parents_created: Vec<PathBuf>,
     /// Whether the symlink has been created yet.
     pub made_link: bool,
     /// The index patch, once made.
@@ -356,6 +362,7 @@ mod tests {
             source: "/src/s.jsonl".into(),
             folder: "/f".into(),
             folder_created: false,
+            parents_created: Vec::new(),
             made_link: true,
             index: None,
             owners: vec![Owner {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::link::guard::{Action, ActionKind, undo_record};
+use crate::link::guard::{Action, ActionKind, take_and_undo};
 use crate::link::index_patch::{self, INDEX_FILE};
 use crate::link::ledger::{self, Ledger, Owner};
 use crate::link::lock::INDEX_LOCK_TIMEOUT;
@@ -70,40 +70,14 @@ pub fn reap(current_config_dir: &Path, state_dir: &Path, dry_run: bool) -> Resul
     };
     let projects = current_config_dir.join("projects");
     if dry_run {
-        let ledger = ledger::read_unlocked(state_dir)?;
-        for rec in ledger.links.iter().filter(|r| !r.has_live_owner()) {
-            report.actions.extend(undo_record(rec, true)?);
-            report.actions.push(dropped(&rec.link, &rec.owners));
-        }
+        let mut ledger = ledger::read_unlocked(state_dir)?;
+        reap_records(&mut ledger, true, &mut report.actions)?;
         sweep(&projects, &ledger, true, &mut report.actions)?;
         return Ok(report);
     }
     ledger::with_ledger(state_dir, |txn| {
         let before = txn.ledger.links.clone();
-        let mut kept = Vec::new();
-        for mut rec in std::mem::take(&mut txn.ledger.links) {
-            let owners = rec.owners.clone();
-            rec.owners.retain(Owner::is_alive);
-            if !rec.owners.is_empty() {
-                kept.push(rec);
-                continue;
-            }
-            match undo_record(&rec, false) {
-                Ok(done) => {
-                    report.actions.extend(done);
-                    report.actions.push(dropped(&rec.link, &owners));
-                }
-                Err(e) => {
-                    // Keep it for next time; the others can still be reaped.
-                    eprintln!(
-                        "seance: warning: could not reap {}: {e:#}",
-                        rec.link.display()
-                    );
-                    kept.push(rec);
-                }
-            }
-        }
-        txn.ledger.links = kept;
+        reap_records(&mut txn.ledger, false, &mut report.actions)?;
         // Save before the sweep so an error there does not lose the undo bookkeeping.
         if txn.ledger.links != before {
             txn.save()?;
@@ -111,6 +85,37 @@ pub fn reap(current_config_dir: &Path, state_dir: &Path, dry_run: bool) -> Resul
         sweep(&projects, &txn.ledger, false, &mut report.actions)
     })?;
     Ok(report)
+}
+
+/// Undoes and drops every record of `ledger` whose owners are all gone, handing over to
+/// the records that stay what they still need ([`crate::link::guard::hand_over`]); dead
+/// owners are pruned from the others. A record whose undo fails is kept for next time
+/// (with a warning), and the others are still reaped.
+fn reap_records(ledger: &mut Ledger, dry_run: bool, out: &mut Vec<Action>) -> Result<()> {
+    let mut i = 0;
+    while i < ledger.links.len() {
+        let owners = ledger.links[i].owners.clone();
+        ledger.links[i].owners.retain(Owner::is_alive);
+        if !ledger.links[i].owners.is_empty() {
+            i += 1;
+            continue;
+        }
+        let link = ledger.links[i].link.clone();
+        match take_and_undo(&mut ledger.links, i, dry_run) {
+            Ok(done) => {
+                out.extend(done);
+                out.push(dropped(&link, &owners));
+            }
+            Err(e) if dry_run => return Err(e),
+            Err(e) => {
+                // Kept (as it was) for next time; the others can still be reaped.
+                eprintln!("seance: warning: could not reap {}: {e:#}", link.display());
+                ledger.links[i].owners = owners;
+                i += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The ledger record for `link` dropped; `owners` as they were before pruning, so the
@@ -130,10 +135,12 @@ fn sweep(projects: &Path, ledger: &Ledger, dry_run: bool, out: &mut Vec<Action>)
     let Ok(folders) = fs::read_dir(projects) else {
         return Ok(());
     };
+    // Real directories only: a folder that is a symlink belongs to wherever it points
+    // (another account, say), and nothing is written through it.
     let mut folders: Vec<PathBuf> = folders
         .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.path())
-        .filter(|p| p.is_dir())
         .collect();
     folders.sort();
     for folder in folders {
@@ -379,6 +386,7 @@ mod tests {
                 source: f.source.clone(),
                 folder: f.folder.clone(),
                 folder_created: true,
+                parents_created: Vec::new(),
                 made_link: true,
                 index: None::<IndexPatch>,
                 owners: vec![dead()],
