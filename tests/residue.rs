@@ -1,8 +1,9 @@
-//! What a talk leaves behind and where it may write (issue 12, items 1-4 and 7): a
+//! What a talk leaves behind and where it may write (issue 12, items 1-5 and 7): a
 //! plain talk leaves nothing but claude's fork; overlapping talks into a folder the
 //! current account did not have leave nothing; nothing is written through a project
 //! folder that is a symlink; an index that is a symlink or someone else's is not
-//! rewritten; a config dir that did not exist is not left behind.
+//! rewritten; a relative `CLAUDE_CONFIG_DIR` names the same account for claude and for
+//! a later `--reap`; a config dir that did not exist is not left behind.
 //!
 //! Every test runs the real `seance` binary with a bash stand-in for claude.
 
@@ -431,4 +432,98 @@ fn an_index_that_is_a_symlink_or_someone_elses_is_not_rewritten() {
     assert_eq!(fs::read(&index).unwrap(), doc);
     assert_runs_kept_their_links(&w, 2);
     assert_eq!(w.ledger_len(), 0);
+}
+
+#[test]
+fn a_relative_claude_config_dir_names_the_same_account_for_claude_and_reap() {
+    let w = World::new();
+    let id = sid(0x5001);
+    add_session_in(&w, &id, &w.proj, true);
+    let claude = standin(&w);
+    // seance runs in the world's root, where `acct-b` names account b; claude runs in
+    // the session's directory, where it would name nothing.
+    let rel = |cmd: &mut Command| {
+        cmd.current_dir(&w.root).env("CLAUDE_CONFIG_DIR", "acct-b");
+    };
+    let mut cmd = talk(&w, &id, &w.proj, &claude);
+    rel(&mut cmd);
+    run_ok(&mut cmd);
+    assert_runs_kept_their_links(&w, 1);
+    let runs = w.runs();
+    assert!(
+        runs[0].1.contains(&format!("CCD={}", w.b.display())),
+        "claude was given a relative config dir: {}",
+        runs[0].1
+    );
+    assert!(
+        !w.proj.join("acct-b").exists(),
+        "a stray config dir in the project"
+    );
+
+    // Started in a directory that is gone (removed by a shell that then execs seance
+    // in it), a relative path cannot be resolved: said so, naming it.
+    let gone = w.root.join("gone");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "mkdir -p '{g}' && cd '{g}' && rmdir '{g}' && exec '{bin}' -n 1",
+            g = gone.display(),
+            bin = env!("CARGO_BIN_EXE_seance")
+        ))
+        .envs(w.seance().get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .env("CLAUDE_CONFIG_DIR", "acct-b")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("CLAUDE_CONFIG_DIR is the relative path acct-b"),
+        "{}",
+        show(&out)
+    );
+
+    // Killed after claude started: the ledger holds absolute paths, so a reap from
+    // another directory finds the record and removes the link.
+    let before = snapshot(&w.b, |_| false);
+    let mut cmd = talk(&w, &id, &w.proj, &claude);
+    rel(&mut cmd);
+    let out = cmd
+        .env("SEANCE_TEST_FAULT", "after-spawn")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal_or_none(),
+        Some(libc::SIGKILL),
+        "{}",
+        show(&out)
+    );
+    w.wait_standins_gone();
+    let ledger = fs::read_to_string(w.state().join("ledger.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&ledger).unwrap();
+    for rec in doc["links"].as_array().unwrap() {
+        for key in ["link", "source", "folder"] {
+            let p = rec[key].as_str().unwrap();
+            assert!(Path::new(p).is_absolute(), "{key} = {p}");
+        }
+    }
+    let out = w
+        .seance()
+        .current_dir(&w.cur)
+        .arg("--reap")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(text(&out.stdout).contains("removed link"), "{}", show(&out));
+    assert_eq!(w.ledger_len(), 0);
+    let after = snapshot(&w.b, |_| false);
+    assert!(after == before, "left behind:\n{}", diff(&before, &after));
+}
+
+trait SignalOrNone {
+    fn signal_or_none(&self) -> Option<i32>;
+}
+
+impl SignalOrNone for std::process::ExitStatus {
+    fn signal_or_none(&self) -> Option<i32> {
+        std::os::unix::process::ExitStatusExt::signal(self)
+    }
 }
