@@ -5,7 +5,6 @@
 //! One JSON file, `<state_dir>/ledger.json`, always replaced atomically and only while
 //! holding `<state_dir>/ledger.lock`.
 
-use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
@@ -70,8 +69,14 @@ impl ProcId {
 /// Field 22 (`starttime`) of `/proc/<pid>/stat`. The command name (field 2) is in
 /// parentheses and may hold spaces or `)`, so fields are counted after the last `)`.
 fn start_time(pid: u32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_start_time(&stat)
+    parse_start_time(&proc_stat(pid)?)
+}
+
+/// `/proc/<pid>/stat`, read bounded (it is a few hundred bytes).
+fn proc_stat(pid: u32) -> Option<String> {
+    let path = PathBuf::from(format!("/proc/{pid}/stat"));
+    let bytes = crate::util::fsread::read_capped(&path, 4096).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 fn parse_start_time(stat: &str) -> Option<u64> {
@@ -81,7 +86,7 @@ fn parse_start_time(stat: &str) -> Option<u64> {
 }
 
 fn proc_state(pid: u32) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = proc_stat(pid)?;
     let rest = &stat[stat.rfind(')')? + 1..];
     rest.split_whitespace().next()?.chars().next()
 }
@@ -239,8 +244,11 @@ pub fn read_unlocked(state_dir: &Path) -> Result<Ledger> {
     read(&ledger_path(state_dir))
 }
 
+/// Largest ledger read, in bytes: one record is about a kilobyte.
+const MAX_LEDGER_BYTES: u64 = 16 << 20;
+
 fn read(path: &Path) -> Result<Ledger> {
-    let bytes = match fs::read(path) {
+    let bytes = match crate::util::fsread::read_capped(path, MAX_LEDGER_BYTES) {
         Ok(b) => b,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Ledger::default()),
         Err(e) => return Err(e).with_context(|| format!("reading the ledger {}", path.display())),
@@ -263,6 +271,7 @@ fn read(path: &Path) -> Result<Ledger> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::process::Command;
 
     #[test]
