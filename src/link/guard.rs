@@ -108,7 +108,7 @@ pub fn undo_record(rec: &LinkRecord, dry_run: bool) -> Result<Vec<Action>> {
             &rec.folder,
             format!(
                 "now a symlink to {}; seance does not write through it",
-                target.display()
+                shown(&target)
             ),
         )]);
     }
@@ -128,6 +128,11 @@ pub fn undo_record(rec: &LinkRecord, dry_run: bool) -> Result<Vec<Action>> {
         undo_created_parents(rec, dry_run, &mut done)?;
     }
     Ok(done)
+}
+
+/// A path from the file system (a link target, say) made safe to print.
+fn shown(path: &Path) -> String {
+    crate::util::sanitize::for_terminal(&path.display().to_string()).into_owned()
 }
 
 /// Where `folder` points when it is a symlink (`None` for a real directory, or when it
@@ -207,6 +212,7 @@ fn plan_index_undo(rec: &LinkRecord, patch: &IndexPatch) -> Option<Action> {
         Ok(index_patch::Current::Bytes(b)) => Some(b),
         Ok(index_patch::Current::Missing) => None,
         Ok(index_patch::Current::Refused(why)) => {
+            let why = crate::util::sanitize::for_terminal(&why).into_owned();
             return Some(action(ActionKind::LeftAlone, &patch.path, why));
         }
         Err(e) => return Some(action(ActionKind::LeftAlone, &patch.path, format!("{e:#}"))),
@@ -549,14 +555,14 @@ impl LinkGuard {
             return Ok(Some(LinkState::NotNeeded(format!(
                 "{} is a symlink to {}, which already holds this transcript",
                 req.folder.display(),
-                target.display()
+                shown(&target)
             ))));
         }
         bail!(
             "the project folder {} is a symlink to {}; seance does not write through it \
              (move the symlink aside, or talk with --here from another directory)",
             req.folder.display(),
-            target.display()
+            shown(&target)
         )
     }
 
