@@ -393,7 +393,7 @@ fn talks_killed_at_random_while_others_run_are_reaped_and_lose_nothing() {
     // folder none of the talks found (made and removed by them).
     for round in 0..KILL_ROUNDS + FRESH_KILL_ROUNDS {
         let fresh = round >= KILL_ROUNDS;
-        let (t, k) = killed_at_random_round(seed.wrapping_add(round * 7919), fresh);
+        let (t, k) = killed_at_random_round(seed, round, fresh);
         talks += t;
         killed += k;
     }
@@ -404,14 +404,15 @@ fn talks_killed_at_random_while_others_run_are_reaped_and_lose_nothing() {
     );
 }
 
-/// One round: 16 talks (8 sessions, twice each), about half of them SIGKILLed at a
-/// random moment; then one `--reap`. Unless `fresh`, the target folder exists with an
-/// index the `gt` rewriter keeps rewriting; when `fresh`, the folder does not exist,
-/// half the sessions have a source index entry, and afterwards the current account
-/// must be byte for byte as before. Returns (talks, killed).
-fn killed_at_random_round(seed: u64, fresh: bool) -> (usize, usize) {
+/// One round (seeded from `base_seed` and `round`): 16 talks (8 sessions, twice each),
+/// about half of them SIGKILLed at a random moment; then one `--reap`. Unless `fresh`,
+/// the target folder exists with an index the `gt` rewriter keeps rewriting; when
+/// `fresh`, the folder does not exist, half the sessions have a source index entry,
+/// and afterwards the current account must be byte for byte as before. Returns
+/// (talks, killed).
+fn killed_at_random_round(base_seed: u64, round: u64, fresh: bool) -> (usize, usize) {
     const SESSIONS: u32 = 8;
-    let mut rng = Rng(seed);
+    let mut rng = Rng(base_seed.wrapping_add(round * 7919));
     let w = World::new();
     let ids: Vec<String> = (1..=SESSIONS).map(|n| sid(0xb000 + n)).collect();
     for (n, id) in ids.iter().enumerate() {
@@ -478,7 +479,10 @@ fn killed_at_random_round(seed: u64, fresh: bool) -> (usize, usize) {
     w.wait_standins_gone();
     let out = w.seance().arg("--reap").output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let ctx = format!("seed {seed} fresh={fresh} ({} killed)", killed.len());
+    let ctx = format!(
+        "STRESS_SEED={base_seed} round {round} fresh={fresh} ({} killed)",
+        killed.len()
+    );
     assert!(
         failures.is_empty(),
         "{ctx}: talks failed:\n{}",

@@ -155,7 +155,8 @@ pub fn plan_add(current: Option<&[u8]>, entry: &Object, original_path: &str) -> 
 /// Unchanged since our write: the original bytes exactly (or delete, if we created it).
 /// Changed: the current document minus the last entry matching our `sessionId` and
 /// `fullPath`, everything else kept; deleted instead if we created the file and it now
-/// holds nothing but an empty `entries` (plus `version`/`originalPath`).
+/// holds nothing but an empty `entries` (plus `version`/`originalPath`), whether or not
+/// our entry was still there.
 pub fn plan_undo(current: Option<&[u8]>, patch: &IndexPatch) -> UndoPlan {
     let Some(bytes) = current else {
         return UndoPlan::Nothing;
@@ -173,10 +174,13 @@ pub fn plan_undo(current: Option<&[u8]>, patch: &IndexPatch) -> UndoPlan {
     let Some(Value::Array(list)) = doc.get_mut("entries") else {
         return UndoPlan::Nothing;
     };
-    let Some(pos) = list.iter().rposition(|e| same_entry(e, &patch.entry)) else {
-        return UndoPlan::Nothing;
-    };
-    list.remove(pos);
+    let ours = list.iter().rposition(|e| same_entry(e, &patch.entry));
+    if let Some(pos) = ours {
+        list.remove(pos);
+    }
+    // Checked even when our entry is already gone: another talk (or a crash between
+    // its undo and its ledger save) may have taken it out, leaving the file seance
+    // created holding nothing.
     let now_empty = list.is_empty();
     if patch.created
         && now_empty
@@ -185,6 +189,9 @@ pub fn plan_undo(current: Option<&[u8]>, patch: &IndexPatch) -> UndoPlan {
             .all(|k| matches!(k.as_str(), "version" | "entries" | "originalPath"))
     {
         return UndoPlan::Delete;
+    }
+    if ours.is_none() {
+        return UndoPlan::Nothing;
     }
     let (pretty, newline) = layout(bytes);
     UndoPlan::Write(serialize(&doc, pretty, newline))
@@ -704,6 +711,12 @@ mod tests {
         let mut reformatted = after.clone();
         reformatted.push(b'\n');
         assert_eq!(plan_undo(Some(&reformatted), &p), UndoPlan::Delete);
+        // Our entry already taken out by someone else, the file left empty: ours to
+        // delete all the same.
+        let emptied = br#"{"version":1,"entries":[],"originalPath":"/r"}"#;
+        assert_eq!(plan_undo(Some(emptied), &p), UndoPlan::Delete);
+        let foreign = br#"{"version":1,"entries":[{"sessionId":"x"}]}"#;
+        assert_eq!(plan_undo(Some(foreign), &p), UndoPlan::Nothing);
         // Someone added another entry: keep the file without ours.
         let mut doc: Value = serde_json::from_slice(&after).unwrap();
         doc["entries"]

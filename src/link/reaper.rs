@@ -227,7 +227,7 @@ fn sweep(projects: &Path, ledger: &Ledger, dry_run: bool, out: &mut Vec<Action>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link::guard::{LinkGuard, LinkRequest};
+    use crate::link::guard::{LinkGuard, LinkRequest, undo_record};
     use crate::link::index_patch::IndexPatch;
     use crate::link::ledger::{LinkRecord, ProcId};
     use std::os::unix::fs::symlink;
@@ -399,6 +399,56 @@ mod tests {
         assert_eq!(fs::read(&link).unwrap(), b"someone's file\n");
         assert!(f.folder.exists());
         assert!(ledger::read_unlocked(&f.state).unwrap().links.is_empty());
+    }
+
+    #[test]
+    fn a_crash_between_an_undo_and_its_ledger_save_still_leaves_nothing() {
+        // Two links in a folder the first one made (with the index); the first
+        // seance is killed after its undo changed the files but before the ledger
+        // was saved; the second then ends normally; a reap finishes the first.
+        let f = fx();
+        let id2 = "5a5a5a5a-1111-4222-8333-555555555555";
+        let src2 = f.source.with_file_name(format!("{id2}.jsonl"));
+        fs::write(&src2, b"{}\n").unwrap();
+        let entry = |id: &str, p: &Path| {
+            serde_json::json!({"sessionId": id, "fullPath": p})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let (e1, e2) = (entry(ID, &f.source), entry(id2, &src2));
+        let request = |id, source, e| LinkRequest {
+            session_id: id,
+            source,
+            folder: &f.folder,
+            source_entry: Some(e),
+            original_path: "/p",
+        };
+        let a = LinkGuard::establish(&request(ID, &f.source, &e1), &f.state).unwrap();
+        let b = LinkGuard::establish(&request(id2, &src2, &e2), &f.state).unwrap();
+        // a's undo runs, but its ledger transaction never commits.
+        let rec_a = ledger::read_unlocked(&f.state).unwrap().links[0].clone();
+        undo_record(&rec_a, false).unwrap();
+        std::mem::forget(a);
+        kill_owner_of(&f.state, &rec_a.link);
+        b.release().unwrap();
+        reap(&f.current, &f.state, false).unwrap();
+        assert!(
+            !f.current.exists(),
+            "left behind in {}",
+            f.current.display()
+        );
+        assert!(ledger::read_unlocked(&f.state).unwrap().links.is_empty());
+    }
+
+    fn kill_owner_of(state: &Path, link: &Path) {
+        ledger::with_ledger(state, |t| {
+            for r in t.ledger.links.iter_mut().filter(|r| r.link == link) {
+                r.owners = vec![dead()];
+            }
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]
