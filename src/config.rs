@@ -2,9 +2,11 @@
 //! `Config`: accounts found, town found, directories chosen, filters parsed, colour
 //! decided. Decided once, early, then passed down.
 
+use std::cell::OnceCell;
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -113,27 +115,120 @@ fn xdg_dir(name: &str) -> Option<PathBuf> {
     env_path(name).filter(|p| p.is_absolute())
 }
 
-/// Resolves `cli` against the environment.
+/// Makes configured paths absolute against the directory seance was started in, which
+/// is read at most once and only when a relative path needs it: claude runs elsewhere
+/// (the session's directory), where a relative path names another directory or none,
+/// and the ledger is read back by seances started anywhere.
+#[derive(Default)]
+pub struct Absolute {
+    cwd: OnceCell<Option<PathBuf>>,
+}
+
+impl Absolute {
+    /// `path` itself when absolute, else joined to the current directory (with `.`
+    /// components dropped).
+    ///
+    /// Errors: `path` is relative and the current directory cannot be read (deleted,
+    /// say); the message names `what` (the variable or flag) and the path.
+    pub fn path(&self, what: &str, path: PathBuf) -> Result<PathBuf> {
+        if path.is_absolute() {
+            return Ok(path);
+        }
+        let cwd = self
+            .cwd
+            .get_or_init(|| std::env::current_dir().ok())
+            .as_ref()
+            .with_context(|| {
+                format!(
+                    "{what} is the relative path {}, and the current directory cannot be read to resolve it; give an absolute path",
+                    crate::util::sanitize::for_terminal(&path.display().to_string())
+                )
+            })?;
+        Ok(cwd.join(path).components().collect())
+    }
+
+    /// [`Absolute::path`] for an optional path.
+    pub fn opt(&self, what: &str, path: Option<PathBuf>) -> Result<Option<PathBuf>> {
+        path.map(|p| self.path(what, p)).transpose()
+    }
+}
+
+/// Environment variables whose relative values seance made absolute, with those values:
+/// claude gets them in place of what seance was given, so it names the same account.
+static CHILD_ENV: OnceLock<Vec<(&'static str, PathBuf)>> = OnceLock::new();
+
+/// The environment overrides for children (see [`CHILD_ENV`]): `CLAUDE_CONFIG_DIR` and
+/// `HOME` when they were set to relative paths; empty before [`resolve`] ran.
+pub fn child_env_overrides() -> &'static [(&'static str, PathBuf)] {
+    CHILD_ENV.get().map_or(&[], Vec::as_slice)
+}
+
+/// Records the absolute form of each variable in `vars` whose value was relative.
+fn note_child_env(vars: &[(&'static str, Option<&PathBuf>)]) {
+    let overrides = vars
+        .iter()
+        .filter_map(|(name, abs)| {
+            let given = env_path(name)?;
+            let abs = (*abs)?;
+            (!given.is_absolute()).then(|| (*name, abs.clone()))
+        })
+        .collect();
+    let _ = CHILD_ENV.set(overrides);
+}
+
+/// `SEANCE_ACCOUNT_DIRS` with each entry made absolute (empty entries dropped).
+fn absolute_dir_list(abs: &Absolute, list: Option<OsString>) -> Result<Option<OsString>> {
+    let Some(list) = list else { return Ok(None) };
+    let dirs = std::env::split_paths(&list)
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| abs.path("SEANCE_ACCOUNT_DIRS", p))
+        .collect::<Result<Vec<_>>>()?;
+    // Each entry came out of a split on ':', so none holds one and joining cannot fail.
+    Ok(std::env::join_paths(dirs).ok())
+}
+
+/// Resolves `cli` against the environment. Every path it gives is absolute: relative
+/// ones (`CLAUDE_CONFIG_DIR`, `HOME`, `GT_ROOT`, `--account-dir`, `--events`, ...) are
+/// resolved here, once, against the directory seance was started in.
 ///
-/// Errors: no current account can be named (no `CLAUDE_CONFIG_DIR` and no `HOME`), no
-/// state directory, or a filter value is invalid (`--since`, `--search`). A current
-/// directory that cannot be read is not an error here.
+/// Errors: a relative path needs the current directory and it cannot be read, no
+/// current account can be named (no `CLAUDE_CONFIG_DIR` and no `HOME`), no state
+/// directory, or a filter value is invalid (`--since`, `--search`). A current directory
+/// that cannot be read is otherwise not an error here (only `--here` needs it).
 pub fn resolve(cli: &Cli) -> Result<Config> {
-    let home = dirs::home_dir();
+    let abs = Absolute::default();
+    let home = abs.opt("HOME", dirs::home_dir())?;
+    let claude_config_dir = abs.opt("CLAUDE_CONFIG_DIR", env_path("CLAUDE_CONFIG_DIR"))?;
+    note_child_env(&[
+        ("CLAUDE_CONFIG_DIR", claude_config_dir.as_ref()),
+        ("HOME", home.as_ref()),
+    ]);
     let cwd = std::env::current_dir().ok();
-    let town_env = env_path("GT_ROOT").or_else(|| env_path("GT_TOWN_ROOT"));
+    let town_env = abs.opt(
+        "GT_ROOT",
+        env_path("GT_ROOT").or_else(|| env_path("GT_TOWN_ROOT")),
+    )?;
     let town = match (town_env.as_deref(), cwd.as_deref()) {
         (Some(root), _) => accounts::find_town(Some(root), root),
         (None, Some(cwd)) => accounts::find_town(None, cwd),
         (None, None) => None,
     };
-    let claude_config_dir = env_path("CLAUDE_CONFIG_DIR");
     let sources = Sources {
         home: home.clone(),
         claude_config_dir: claude_config_dir.clone(),
         town: town.clone(),
-        flag_dirs: cli.account_dirs.clone(),
-        env_dirs: std::env::var_os("SEANCE_ACCOUNT_DIRS").filter(|v: &OsString| !v.is_empty()),
+        flag_dirs: cli
+            .account_dirs
+            .iter()
+            .map(|d| {
+                let d = accounts::expand_tilde(&d.to_string_lossy(), home.as_deref());
+                abs.path("--account-dir", d)
+            })
+            .collect::<Result<_>>()?,
+        env_dirs: absolute_dir_list(
+            &abs,
+            std::env::var_os("SEANCE_ACCOUNT_DIRS").filter(|v: &OsString| !v.is_empty()),
+        )?,
     };
     let mut warnings = Warnings::default();
     let accounts = accounts::collect(&sources, &mut warnings);
@@ -141,9 +236,8 @@ pub fn resolve(cli: &Cli) -> Result<Config> {
         accounts.first().is_some_and(|a| a.current),
         "cannot tell the current Claude account: set CLAUDE_CONFIG_DIR or HOME"
     );
-    let events_file = cli
-        .events
-        .clone()
+    let events_file = abs
+        .opt("--events", cli.events.clone())?
         .or_else(|| town.as_ref().map(Town::events_file));
     // $XDG_STATE_HOME / $XDG_CACHE_HOME win on every platform (dirs honours them on
     // Linux only; macOS has no state dir and keeps caches in ~/Library/Caches).
@@ -152,12 +246,14 @@ pub fn resolve(cli: &Cli) -> Result<Config> {
         .or_else(|| home.as_ref().map(|h| h.join(".local/state")))
         .context("cannot tell where to keep state: set XDG_STATE_HOME or HOME")?
         .join("seance");
+    let state_dir = abs.path("the state directory", state_dir)?;
     let cache_file = if cli.no_cache {
         None
     } else {
-        xdg_dir("XDG_CACHE_HOME")
+        let dir = xdg_dir("XDG_CACHE_HOME")
             .or_else(dirs::cache_dir)
-            .or_else(|| home.as_ref().map(|h| h.join(".cache")))
+            .or_else(|| home.as_ref().map(|h| h.join(".cache")));
+        abs.opt("the cache directory", dir)?
             .map(|d| d.join("seance").join(crate::discover::cache::CACHE_FILE))
     };
     let stdout_tty = std::io::stdout().is_terminal();
@@ -227,4 +323,40 @@ fn terminal_width(stdout_tty: bool) -> usize {
 pub fn account_matches(a_name: Option<&str>, a_dir: Option<&Path>, account: &str) -> bool {
     a_name.is_some_and(|n| n.eq_ignore_ascii_case(account))
         || a_dir.is_some_and(|d| d == Path::new(account))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_are_resolved_once_and_only_when_needed() {
+        let a = Absolute::default();
+        let _ = a.cwd.set(Some(PathBuf::from("/start")));
+        assert_eq!(
+            a.path("X", PathBuf::from("./acct/../b")).unwrap(),
+            PathBuf::from("/start/acct/../b")
+        );
+        assert_eq!(
+            a.path("X", PathBuf::from("/abs")).unwrap(),
+            PathBuf::from("/abs")
+        );
+        // The current directory is gone: absolute paths are fine, a relative one is an
+        // error naming it and what gave it.
+        let gone = Absolute::default();
+        let _ = gone.cwd.set(None);
+        assert_eq!(
+            gone.path("X", PathBuf::from("/abs")).unwrap(),
+            PathBuf::from("/abs")
+        );
+        assert_eq!(gone.opt("X", None).unwrap(), None);
+        let err = gone
+            .path("CLAUDE_CONFIG_DIR", PathBuf::from("acct"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("CLAUDE_CONFIG_DIR is the relative path acct"),
+            "{err}"
+        );
+    }
 }

@@ -191,6 +191,7 @@ struct Setup {
     id: String,
     target: PathBuf,
     claude: PathBuf,
+    existing_index: bool,
 }
 
 fn setup(existing_index: bool) -> Setup {
@@ -217,13 +218,19 @@ fn setup(existing_index: bool) -> Setup {
         id,
         target,
         claude,
+        existing_index,
     }
 }
 
-/// Everything under the current account but lock files (which seance, like `gt
-/// seance`, leaves in folders it did not create).
+/// Everything under the current account; lock files left out where the target folder
+/// existed before (seance, like `gt seance`, leaves the lock it took in a folder it did
+/// not create). In a folder seance created, nothing may be left, lock included.
 fn account_state(s: &Setup) -> BTreeMap<PathBuf, Node> {
-    snapshot(&s.w.b, is_lock)
+    if s.existing_index {
+        snapshot(&s.w.b, is_lock)
+    } else {
+        snapshot(&s.w.b, |_| false)
+    }
 }
 
 /// Right after a crash: whatever is there parses (index, ledger), never a torn file.

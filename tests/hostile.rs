@@ -773,6 +773,11 @@ proptest! {
             let again = ids[0].clone();
             ids.push(again);
         }
+        // The same id in another case: a different session (issue 12, item 10).
+        if upper && !ids.is_empty() && ids[0] != ids[0].to_uppercase() {
+            let shout = ids[0].to_uppercase();
+            ids.push(shout);
+        }
         let raw = if use_random || ids.is_empty() {
             random
         } else {
@@ -787,16 +792,20 @@ proptest! {
         };
         let sessions: Vec<_> = ids.iter().map(|id| session(id)).collect();
         let starts = |id: &str| id.len() >= prefix.len() && id[..prefix.len()].eq_ignore_ascii_case(&prefix);
-        let mut matching: Vec<String> = ids.iter().filter(|id| starts(id)).map(|id| id.to_ascii_lowercase()).collect();
+        // Ids that differ only in case are different sessions; the same id twice is one.
+        let mut matching: Vec<String> = ids.iter().filter(|id| starts(id)).cloned().collect();
         matching.sort();
         matching.dedup();
+        let exact = matching.contains(&prefix);
         match seance::discover::resolve::resolve(&sessions, &prefix, "test") {
             Ok(s) => {
                 prop_assert!(starts(&s.session_id), "{} does not start with {}", s.session_id, prefix);
-                prop_assert_eq!(matching.len(), 1, "picked one of {:?}", matching);
+                if matching.len() > 1 {
+                    prop_assert_eq!(&s.session_id, &prefix, "picked one of {:?}", matching);
+                }
             }
             Err(seance::discover::resolve::ResolveError::Ambiguous { candidates, .. }) => {
-                prop_assert!(matching.len() > 1);
+                prop_assert!(matching.len() > 1 && !exact);
                 prop_assert!(candidates.iter().all(|(id, _, _)| starts(id)));
                 prop_assert_eq!(candidates.len(), matching.len());
             }

@@ -883,3 +883,99 @@ fn real_trust_notice_before_and_explanation_after() {
     assert!(!pty.text().contains("claude did not start"));
     assert_no_links(&alpha);
 }
+
+/// Waits for `needle` on `pty` while reading `other` too: a claude whose terminal is not
+/// read blocks on its next write, maybe holding a lock the other one waits for.
+fn expect_draining(pty: &mut Pty, other: &mut Pty, needle: &str) {
+    let deadline = std::time::Instant::now() + SCREEN;
+    while !support::pty::squash(&pty.text()).contains(&support::pty::squash(needle))
+        && std::time::Instant::now() < deadline
+    {
+        pty.settle(Duration::from_millis(100));
+        other.settle(Duration::from_millis(100));
+    }
+    pty.expect(needle, Duration::from_secs(1));
+}
+
+/// Issue 12, item 6: a second seance with its own ledger (another `XDG_STATE_HOME`)
+/// finds the first one's live link, links nothing, and relies on it. The first talk
+/// ends and removes the link while the second claude runs: that claude keeps working,
+/// because claude reads the resumed transcript only at start-up (checked with strace
+/// on 2.1.197 and 2.1.332, see RELIABILITY.md), so a link removed afterwards is never
+/// missed.
+#[test]
+fn real_link_removed_after_start_up_is_not_missed() {
+    let Some((world, alpha, beta)) = two_accounts("real_link_removed_after_start_up_is_not_missed")
+    else {
+        return;
+    };
+    let project = world.workdir("shared-predecessor");
+    let made = world.make_session(
+        &beta,
+        &project,
+        "The spare key is taped under the desk. CANARY-6001",
+    );
+    alpha.trust(&project);
+    let alpha_before = alpha.transcripts();
+    let elsewhere = world.workdir("elsewhere");
+    let talk = |state: &str| {
+        let mut cmd = world.seance_cmd(&alpha, &[&beta], &elsewhere);
+        cmd.env("XDG_STATE_HOME", world.path().join(state))
+            .args(["--talk", &made.id]);
+        cmd
+    };
+
+    // "for agents" is in the input box's hint line of both 2.1.197 and 2.1.332 (the
+    // latter shows no "? for shortcuts").
+    let mut first = Pty::spawn(talk("state-one"));
+    first.expect("❯", SCREEN);
+    first.expect("for agents", SCREEN);
+    assert_eq!(
+        alpha.links().len(),
+        1,
+        "the first seance linked the session"
+    );
+    // Its own mock too, so neither claude's requests wait behind the other's.
+    let second_mock = support::mock_api::MockApi::start();
+    let mut second_cmd = talk("state-two");
+    second_cmd.env("ANTHROPIC_BASE_URL", second_mock.base_url());
+    let mut second = Pty::spawn(second_cmd);
+    expect_draining(&mut second, &mut first, "no link needed");
+    expect_draining(&mut second, &mut first, "for agents");
+
+    // The first talk ends: its seance removes the link the second one relies on.
+    second.settle(Duration::from_millis(500));
+    first.settle(Duration::from_millis(500));
+    first.send_line("Where is the key? CANARY-6002");
+    expect_draining(&mut first, &mut second, "MARKERS: CANARY-6001 CANARY-6002");
+    first.settle(Duration::from_millis(500));
+    first.send_line("/exit");
+    let deadline = std::time::Instant::now() + SCREEN;
+    while first.exited().is_none() && std::time::Instant::now() < deadline {
+        first.settle(Duration::from_millis(100));
+        second.settle(Duration::from_millis(100));
+    }
+    assert_eq!(first.wait(SCREEN), Ended::Code(0));
+    assert_no_links(&alpha);
+
+    // The second claude still has the whole predecessor, and forks as usual.
+    second.settle(Duration::from_millis(500));
+    second.send_line("And the spare? CANARY-6003");
+    second.expect("MARKERS: CANARY-6001 CANARY-6003", SCREEN);
+    second.settle(Duration::from_millis(500));
+    second.send_line("/exit");
+    assert_eq!(second.wait(SCREEN), Ended::Code(0));
+    let forks = new_files(&alpha, &alpha_before);
+    assert_eq!(forks.len(), 2, "one fork per talk: {forks:?}");
+    let texts: Vec<String> = forks
+        .iter()
+        .map(|f| std::fs::read_to_string(f).expect("read fork"))
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("CANARY-6001") && t.contains("CANARY-6003")),
+        "the second fork holds the predecessor and its own turn"
+    );
+    assert_no_links(&alpha);
+}

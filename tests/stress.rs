@@ -288,6 +288,76 @@ fn talks_at_once_with_gt_rewriting_the_index_lose_nothing() {
     );
 }
 
+#[test]
+fn talks_at_once_into_a_folder_that_did_not_exist_leave_nothing() {
+    // The folder is made by whichever talk comes first and must go with the last one
+    // out, with no index, lock or record left, whatever the order the talks end in.
+    // Every other session has a source index entry (so its talk patches an index in
+    // the new folder), the rest have none.
+    let w = World::new();
+    let ids: Vec<String> = (1..=SESSIONS).map(|n| sid(0xa100 + n)).collect();
+    for (n, id) in ids.iter().enumerate() {
+        w.add_session(id, &format!("title-{n}"), n % 2 == 0);
+    }
+    let before_a = snapshot(&w.a, |_| false);
+    let before_b = snapshot(&w.b, |_| false);
+    let target = w.target_folder(&w.proj);
+    let claude = w.standin(&target, 1500);
+    let start = Instant::now();
+    let talks: Vec<(String, Child)> = ids
+        .iter()
+        .flat_map(|id| (0..TALKS_PER_SESSION).map(move |_| id.clone()))
+        .map(|id| {
+            let child = w
+                .talk_cmd(&id[..8], &claude)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (id, child)
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for (id, child) in talks {
+        let out = child.wait_with_output().unwrap();
+        if out.status.code() != Some(0) || !text(&out.stdout).contains(&format!("ANSWER {id}")) {
+            failures.push(format!("{id}: {}", show(&out)));
+        }
+    }
+    let elapsed = start.elapsed();
+    assert!(
+        failures.is_empty(),
+        "talks failed:\n{}",
+        failures.join("\n")
+    );
+    let runs = w.runs();
+    assert_eq!(runs.len(), (SESSIONS * TALKS_PER_SESSION) as usize);
+    for (pid, log) in &runs {
+        assert!(
+            !log.contains("LOST") && log.contains("DONE"),
+            "stand-in {pid}: {log}"
+        );
+    }
+    // Byte for byte as before: no folder, no sessions-index.json, no lock.
+    let after_b = snapshot(&w.b, |_| false);
+    assert!(
+        after_b == before_b,
+        "left behind:\n{}",
+        diff(&before_b, &after_b)
+    );
+    assert_eq!(w.ledger_len(), 0);
+    let out = w.seance().arg("--reap").output().unwrap();
+    assert_eq!(text(&out.stdout), "Nothing to reap.\n", "{}", show(&out));
+    assert!(
+        snapshot(&w.a, |_| false) == before_a,
+        "the source account changed"
+    );
+    eprintln!(
+        "stress-new-folder: {} talks in {elapsed:?} into a folder none had; nothing left",
+        runs.len()
+    );
+}
+
 /// A small deterministic generator (xorshift), seeded per run and printed on failure.
 struct Rng(u64);
 
@@ -300,8 +370,11 @@ impl Rng {
     }
 }
 
-/// Rounds of [`killed_at_random_round`]; `STRESS_SEED` replays one.
+/// Rounds of [`killed_at_random_round`] into an existing folder; `STRESS_SEED` replays
+/// them.
 const KILL_ROUNDS: u64 = 4;
+/// Rounds of [`killed_at_random_round`] into a folder that did not exist.
+const FRESH_KILL_ROUNDS: u64 = 2;
 
 #[test]
 fn talks_killed_at_random_while_others_run_are_reaped_and_lose_nothing() {
@@ -316,8 +389,11 @@ fn talks_killed_at_random_while_others_run_are_reaped_and_lose_nothing() {
                 | 1
         });
     let (mut talks, mut killed) = (0, 0);
-    for round in 0..KILL_ROUNDS {
-        let (t, k) = killed_at_random_round(seed.wrapping_add(round * 7919));
+    // Rounds into a folder that exists with gt rewriting its index, then rounds into a
+    // folder none of the talks found (made and removed by them).
+    for round in 0..KILL_ROUNDS + FRESH_KILL_ROUNDS {
+        let fresh = round >= KILL_ROUNDS;
+        let (t, k) = killed_at_random_round(seed, round, fresh);
         talks += t;
         killed += k;
     }
@@ -328,31 +404,39 @@ fn talks_killed_at_random_while_others_run_are_reaped_and_lose_nothing() {
     );
 }
 
-/// One round: 16 talks (8 sessions, twice each) with the `gt` rewriter running, about
-/// half of them SIGKILLed at a random moment; then one `--reap`. Returns (talks,
-/// killed).
-fn killed_at_random_round(seed: u64) -> (usize, usize) {
+/// One round (seeded from `base_seed` and `round`): 16 talks (8 sessions, twice each),
+/// about half of them SIGKILLed at a random moment; then one `--reap`. Unless `fresh`,
+/// the target folder exists with an index the `gt` rewriter keeps rewriting; when
+/// `fresh`, the folder does not exist, half the sessions have a source index entry,
+/// and afterwards the current account must be byte for byte as before. Returns
+/// (talks, killed).
+fn killed_at_random_round(base_seed: u64, round: u64, fresh: bool) -> (usize, usize) {
     const SESSIONS: u32 = 8;
-    let mut rng = Rng(seed);
+    let mut rng = Rng(base_seed.wrapping_add(round * 7919));
     let w = World::new();
     let ids: Vec<String> = (1..=SESSIONS).map(|n| sid(0xb000 + n)).collect();
     for (n, id) in ids.iter().enumerate() {
-        w.add_session(id, &format!("title-{n}"), true);
+        w.add_session(id, &format!("title-{n}"), !fresh || n % 2 == 0);
     }
     let before_a = snapshot(&w.a, |_| false);
+    let before_b = snapshot(&w.b, |_| false);
     let target = w.target_folder(&w.proj);
-    fs::create_dir_all(&target).unwrap();
     let index = target.join("sessions-index.json");
-    fs::write(
-        &index,
-        serde_json::to_vec_pretty(&serde_json::json!({
-            "version": 1, "entries": [{"sessionId": "foreign-0", "keep": true}], "originalPath": w.proj
-        }))
-        .unwrap(),
-    )
-    .unwrap();
+    // No claude loses its link while it runs: a killed seance's claude is ended with
+    // it (PR_SET_PDEATHSIG), and a live seance's keeps its link to the end.
     let claude = w.standin(&target, 1200);
-    let rewriter = spawn_rewriter(&index);
+    let rewriter = (!fresh).then(|| {
+        fs::create_dir_all(&target).unwrap();
+        fs::write(
+            &index,
+            serde_json::to_vec_pretty(&serde_json::json!({
+                "version": 1, "entries": [{"sessionId": "foreign-0", "keep": true}], "originalPath": w.proj
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        spawn_rewriter(&index)
+    });
 
     // Two talks per session; about half of all talks get SIGKILL at a random moment.
     let mut talks: Vec<(String, Child, Option<Duration>)> = Vec::new();
@@ -395,19 +479,14 @@ fn killed_at_random_round(seed: u64) -> (usize, usize) {
     w.wait_standins_gone();
     let out = w.seance().arg("--reap").output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    fs::write(format!("{}.stop", index.display()), b"").unwrap();
-    let gt = rewriter.wait_with_output().unwrap();
-    let gt_out = text(&gt.stdout);
-    let ctx = format!("seed {seed} ({} killed)", killed.len());
+    let ctx = format!(
+        "STRESS_SEED={base_seed} round {round} fresh={fresh} ({} killed)",
+        killed.len()
+    );
     assert!(
         failures.is_empty(),
         "{ctx}: talks failed:\n{}",
         failures.join("\n")
-    );
-    assert_eq!(
-        parse_kv(&gt_out, "BAD"),
-        0,
-        "{ctx}: the rewriter read a torn index"
     );
     // No claude loses its link while it runs: a killed seance's claude is ended with
     // it (by its watchdog, src/platform/tether.rs), and a live seance's keeps its link
@@ -418,6 +497,30 @@ fn killed_at_random_round(seed: u64) -> (usize, usize) {
             "{ctx}: stand-in {pid} lost its link: {log}"
         );
     }
+    let Some(rewriter) = rewriter else {
+        // Nothing of any talk is left: no folder, index, lock, link or record.
+        let after_b = snapshot(&w.b, |_| false);
+        assert!(
+            after_b == before_b,
+            "{ctx}: left behind:\n{}",
+            diff(&before_b, &after_b)
+        );
+        assert_eq!(w.ledger_len(), 0, "{ctx}");
+        assert_eq!(
+            snapshot(&w.a, |_| false),
+            before_a,
+            "{ctx}: the source changed"
+        );
+        return (2 * SESSIONS as usize, killed.len());
+    };
+    fs::write(format!("{}.stop", index.display()), b"").unwrap();
+    let gt = rewriter.wait_with_output().unwrap();
+    let gt_out = text(&gt.stdout);
+    assert_eq!(
+        parse_kv(&gt_out, "BAD"),
+        0,
+        "{ctx}: the rewriter read a torn index"
+    );
     let doc: serde_json::Value = serde_json::from_slice(&fs::read(&index).unwrap()).unwrap();
     let got: Vec<&str> = doc["entries"]
         .as_array()

@@ -6,14 +6,14 @@
 //! flags, `SEANCE_ACCOUNT_DIRS`, then auto-discovered `~/.claude*` and
 //! `~/.ccs/instances/*` directories that hold a `projects/` folder.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde_json::Value;
 
 use crate::discover::warnings::Warnings;
+use crate::util::fsread::read_capped;
 
 /// Where an account was learnt from. An account found by several sources keeps the first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -97,29 +97,25 @@ pub fn find_town(town_env: Option<&Path>, cwd: &Path) -> Option<Town> {
     with_json.or(with_mayor).map(|root| Town { root })
 }
 
-/// `accounts.json` as Gas Town writes it: `{"version":1,"accounts":{"<handle>":{"email":..,
-/// "config_dir":"~/.."}},"default":"<handle>"}`. Unknown fields are ignored.
-#[derive(Deserialize)]
-struct AccountsFile {
-    #[serde(default)]
-    accounts: HashMap<String, AccountsEntry>,
-}
-
-#[derive(Deserialize)]
-struct AccountsEntry {
-    config_dir: Option<String>,
-}
+/// Largest `accounts.json` read, in bytes (Gas Town's is a few hundred).
+const MAX_ACCOUNTS_FILE: u64 = 1 << 20;
 
 /// Reads a town's `accounts.json` into `(handle, config dir)` pairs sorted by handle,
-/// `~/` expanded against `home`. A missing file gives nothing; an unreadable or malformed
-/// one gives nothing and a warning.
+/// `~/` expanded against `home`. The format is Gas Town's: `{"version":1,"accounts":
+/// {"<handle>":{"email":..,"config_dir":"~/.."}},"default":"<handle>"}`; unknown fields
+/// are ignored and an entry without `config_dir` is skipped.
+///
+/// A missing file gives nothing. An unreadable, oversized or malformed file (or one
+/// that is not a regular file) gives nothing and a warning. One bad entry (not an
+/// object, a `config_dir` that is not a string or not an absolute or `~/` path) is
+/// skipped with a warning naming its handle; the other entries are kept.
 pub fn town_accounts(
     town: &Town,
     home: Option<&Path>,
     warnings: &mut Warnings,
 ) -> Vec<(String, PathBuf)> {
     let path = town.accounts_file();
-    let bytes = match fs::read(&path) {
+    let bytes = match read_capped(&path, MAX_ACCOUNTS_FILE) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
         Err(e) => {
@@ -131,8 +127,21 @@ pub fn town_accounts(
             return Vec::new();
         }
     };
-    let file: AccountsFile = match serde_json::from_slice(&bytes) {
-        Ok(f) => f,
+    let accounts = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(mut doc)) => match doc.remove("accounts") {
+            None | Some(Value::Null) => return Vec::new(),
+            Some(Value::Object(a)) => a,
+            Some(_) => {
+                let why = "\"accounts\" is not an object";
+                warnings.add("malformed accounts.json files ignored", &path, why);
+                return Vec::new();
+            }
+        },
+        Ok(_) => {
+            let why = "the top level is not an object";
+            warnings.add("malformed accounts.json files ignored", &path, why);
+            return Vec::new();
+        }
         Err(e) => {
             warnings.add(
                 "malformed accounts.json files ignored",
@@ -142,16 +151,38 @@ pub fn town_accounts(
             return Vec::new();
         }
     };
-    let mut out: Vec<(String, PathBuf)> = file
-        .accounts
-        .into_iter()
-        .filter_map(|(handle, entry)| {
-            let dir = entry.config_dir?;
-            Some((handle, expand_tilde(&dir, home)))
-        })
-        .collect();
+    let mut out = Vec::new();
+    for (handle, entry) in accounts {
+        match account_entry(&entry, home) {
+            Ok(Some(dir)) => out.push((handle, dir)),
+            Ok(None) => {}
+            Err(why) => warnings.add(
+                "bad accounts.json entries skipped",
+                &path,
+                &format!("{handle}: {why}"),
+            ),
+        }
+    }
     out.sort();
     out
+}
+
+/// One `accounts.json` entry's config dir: `Ok(None)` when it names none, `Err` with
+/// the reason when it is the wrong shape.
+fn account_entry(entry: &Value, home: Option<&Path>) -> Result<Option<PathBuf>, String> {
+    let Value::Object(fields) = entry else {
+        return Err("not an object".to_owned());
+    };
+    let dir = match fields.get("config_dir") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(d)) => d,
+        Some(_) => return Err("config_dir is not a string".to_owned()),
+    };
+    let path = expand_tilde(dir, home);
+    if !path.is_absolute() {
+        return Err(format!("config_dir {dir} is neither absolute nor ~/..."));
+    }
+    Ok(Some(path))
 }
 
 /// Expands a leading `~` or `~/` against `home`; other paths are returned unchanged.
@@ -301,6 +332,43 @@ mod tests {
         assert_eq!(expand_tilde("/abs/x", Some(h)), PathBuf::from("/abs/x"));
         assert_eq!(expand_tilde("~bob/x", Some(h)), PathBuf::from("~bob/x"));
         assert_eq!(expand_tilde("~/x", None), PathBuf::from("~/x"));
+    }
+
+    #[test]
+    fn one_bad_accounts_entry_is_skipped_and_the_rest_kept() {
+        let t = tempfile::tempdir().unwrap();
+        let town = Town {
+            root: t.path().to_path_buf(),
+        };
+        fs::create_dir_all(t.path().join("mayor")).unwrap();
+        fs::write(
+            town.accounts_file(),
+            r#"{"version":1,"accounts":{
+                "good":{"email":"a@b","config_dir":"~/good"},
+                "typed":{"config_dir":42},
+                "list":["not","an","object"],
+                "relative":{"config_dir":"rel/dir"},
+                "none":{"email":"c@d"},
+                "abs":{"config_dir":"/abs/dir"}},"default":"good"}"#,
+        )
+        .unwrap();
+        let mut w = Warnings::default();
+        let got = town_accounts(&town, Some(Path::new("/home/u")), &mut w);
+        assert_eq!(
+            got,
+            [
+                ("abs".to_owned(), PathBuf::from("/abs/dir")),
+                ("good".to_owned(), PathBuf::from("/home/u/good"))
+            ]
+        );
+        assert_eq!(w.count("bad accounts.json entries skipped"), 3);
+        // The whole file only when it is not an accounts file at all.
+        for bad in [r#"{"accounts":[1]}"#, "[1]", "{oops"] {
+            fs::write(town.accounts_file(), bad).unwrap();
+            let mut w = Warnings::default();
+            assert!(town_accounts(&town, None, &mut w).is_empty());
+            assert_eq!(w.count("malformed accounts.json files ignored"), 1, "{bad}");
+        }
     }
 
     #[test]

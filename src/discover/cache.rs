@@ -19,6 +19,9 @@ use crate::discover::transcript::TranscriptMeta;
 /// Bumped whenever [`TranscriptMeta`] or the way it is computed changes.
 const VERSION: u32 = 3;
 
+/// Largest cache file read, in bytes (256 MiB: a few hundred thousand transcripts).
+pub const MAX_CACHE_BYTES: u64 = 256 << 20;
+
 /// File name inside the cache directory.
 pub const CACHE_FILE: &str = "transcripts.bin";
 
@@ -75,10 +78,11 @@ pub struct Cache {
 
 impl Cache {
     /// Loads the cache file at `path`. A missing, unreadable, corrupt (bad magic or
-    /// checksum, undecodable) or old-version file gives an empty cache: the cache is
-    /// rebuilt, never trusted blindly.
+    /// checksum, undecodable), old-version, oversized (over [`MAX_CACHE_BYTES`]) or
+    /// not regular (a FIFO, a device) file gives an empty cache: the cache is rebuilt,
+    /// never trusted blindly.
     pub fn load(path: &Path) -> Cache {
-        let Ok(bytes) = fs::read(path) else {
+        let Ok(bytes) = crate::util::fsread::read_capped(path, MAX_CACHE_BYTES) else {
             return Cache::default();
         };
         Self::decode(&bytes).unwrap_or_default()

@@ -3,17 +3,17 @@
 //! line, `{"ts": RFC 3339 UTC, "type": "session_start", "actor": "<rig>/crew/<name>",
 //! "payload": {"session_id", "role", "topic"?, "cwd"?, ...}}`. Most lines are other event
 //! types, some carry multi-MB payloads, and the file is appended to by other processes
-//! while we read, so it is streamed with no line-length limit and only lines that
-//! mention `session_start` are parsed.
+//! while we read, so it is streamed a line at a time, lines past [`MAX_LINE`] are read
+//! past without being held, and only lines that mention `session_start` are parsed.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufReader};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use memchr::memmem;
 use serde_json::Value;
 
+use crate::util::fsread::{Line, for_each_line, open_regular};
 use crate::util::timefmt::parse_timestamp;
 
 /// A `session_start` event.
@@ -39,34 +39,52 @@ pub struct Events {
     /// `session_start` events in file order.
     pub starts: Vec<SessionStart>,
     /// Lines that were not valid events (not JSON objects, or a `session_start` without
-    /// a string `payload.session_id`).
+    /// a string `payload.session_id`), over-long ones included.
     pub bad_lines: usize,
+    /// Lines longer than [`MAX_LINE`] that may have been `session_start` events (their
+    /// head says so) and were skipped unread.
+    pub long_lines: usize,
 }
 
-/// Streams the events file at `path`.
+/// Longest events line read, in bytes (16 MiB). Gas Town's lines carry payloads of
+/// several megabytes at times (a `session_start` among them); longer lines are read
+/// past without being held, so a file with no newline at all costs no more memory
+/// than this.
+pub const MAX_LINE: usize = 16 << 20;
+
+/// Streams the events file at `path`: a regular file only (a FIFO or a device is an
+/// `InvalidInput` error, never waited on), one line at a time, at most [`MAX_LINE`]
+/// bytes of a line held.
 ///
 /// Errors: I/O errors opening or reading it (a missing file is the caller's to ignore).
 pub fn read_events(path: &Path) -> io::Result<Events> {
-    let file = File::open(path)?;
-    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let (file, _) = open_regular(path)?;
+    let reader = BufReader::with_capacity(256 * 1024, file);
     let finder = memmem::Finder::new(b"session_start");
     let mut out = Events::default();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            break;
-        }
-        let l = line.trim_ascii();
+    for_each_line(reader, MAX_LINE, |line| {
+        let l = match line {
+            Line::Whole(l) => l.trim_ascii(),
+            Line::Long(head) => {
+                let head = head.trim_ascii_start();
+                if !head.starts_with(b"{") {
+                    out.bad_lines += 1;
+                } else if finder.find(head).is_some() {
+                    out.bad_lines += 1;
+                    out.long_lines += 1;
+                }
+                return;
+            }
+        };
         if l.is_empty() {
-            continue;
+            return;
         }
         if !(l.starts_with(b"{") && l.ends_with(b"}")) {
             out.bad_lines += 1;
-            continue;
+            return;
         }
         if finder.find(l).is_none() {
-            continue;
+            return;
         }
         match serde_json::from_slice::<Value>(l) {
             Ok(v) => match session_start(&v) {
@@ -76,7 +94,7 @@ pub fn read_events(path: &Path) -> io::Result<Events> {
             },
             Err(_) => out.bad_lines += 1,
         }
-    }
+    })?;
     Ok(out)
 }
 
@@ -148,5 +166,42 @@ mod tests {
         assert!(ev.starts[0].ts.is_some());
         assert_eq!(ev.starts[1].topic.as_deref(), Some("patrol"));
         assert_eq!(ev.starts[1].ts, None);
+    }
+
+    #[test]
+    fn over_long_lines_are_skipped_and_counted_in_bounded_memory() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let pad = "p".repeat(MAX_LINE);
+        // A session_start too long to hold, one of another type, and binary garbage
+        // with no newline at all.
+        writeln!(
+            f,
+            r#"{{"type":"session_start","payload":{{"session_id":"x","pad":"{pad}"}}}}"#
+        )
+        .unwrap();
+        writeln!(f, r#"{{"type":"mail","payload":{{"body":"{pad}"}}}}"#).unwrap();
+        writeln!(
+            f,
+            r#"{{"type":"session_start","payload":{{"session_id":"kept"}}}}"#
+        )
+        .unwrap();
+        f.write_all(&vec![0u8; 3 * MAX_LINE]).unwrap();
+        let ev = read_events(f.path()).unwrap();
+        assert_eq!(ev.starts.len(), 1);
+        assert_eq!(ev.starts[0].session_id, "kept");
+        assert_eq!((ev.bad_lines, ev.long_lines), (2, 1));
+    }
+
+    #[test]
+    fn fifos_and_devices_are_refused_without_waiting() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fifo = tmp.path().join("events");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo only reads the NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = read_events(&fifo).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        let e = read_events(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
     }
 }

@@ -18,6 +18,8 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::discover::transcript::clip;
+use crate::link::index_patch::MAX_INDEX_BYTES;
+use crate::util::fsread::read_capped;
 use crate::util::timefmt::parse_timestamp;
 
 /// File name of the legacy index inside a project folder.
@@ -70,12 +72,13 @@ pub struct IndexFile {
     pub skipped: usize,
 }
 
-/// Reads and parses `path`.
+/// Reads and parses `path`: a regular file of at most [`MAX_INDEX_BYTES`] bytes.
 ///
-/// Errors: [`IndexError`] when the file cannot be read, is not JSON, or is not an object
+/// Errors: [`IndexError`] when the file cannot be read (a FIFO, a device or an
+/// oversized file included), is not JSON, or is not an object
 /// with an `entries` array. Bad individual entries are counted in [`IndexFile::skipped`].
 pub fn read_index(path: &Path) -> Result<IndexFile, IndexError> {
-    let bytes = std::fs::read(path)?;
+    let bytes = read_capped(path, MAX_INDEX_BYTES)?;
     parse_index(&bytes)
 }
 
@@ -168,7 +171,7 @@ impl Entry<'_> {
 ///
 /// Errors: as [`read_index`].
 pub fn raw_entry(path: &Path, session_id: &str) -> Result<Option<Map<String, Value>>, IndexError> {
-    let v: Value = serde_json::from_slice(&std::fs::read(path)?)?;
+    let v: Value = serde_json::from_slice(&read_capped(path, MAX_INDEX_BYTES)?)?;
     let entries = v
         .get("entries")
         .and_then(Value::as_array)

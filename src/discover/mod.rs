@@ -818,10 +818,14 @@ fn merge_events(
     want: Option<&(dyn Fn(&str) -> bool + Sync)>,
 ) {
     if ev.bad_lines > 0 {
+        let long = match ev.long_lines {
+            0 => String::new(),
+            n => format!(" ({n} longer than {} bytes)", events::MAX_LINE),
+        };
         warnings.add(
             "events files with bad lines",
             path,
-            &format!("{} lines are not valid events", ev.bad_lines),
+            &format!("{} lines are not valid events{long}", ev.bad_lines),
         );
     }
     for start in ev.starts {

@@ -47,7 +47,9 @@ fn list(c: &[(String, Option<String>, Option<String>)]) -> String {
 const MAX_LEN: usize = 36;
 
 /// Checks and normalises a user-typed id or prefix: trims white space and a trailing `…`
-/// or `...`, requires 4 to 36 characters of `[0-9a-fA-F-]`, and lowercases it.
+/// or `...`, and requires 4 to 36 characters of `[0-9a-fA-F-]`. The case is kept: ids
+/// are matched case-insensitively, but an id typed exactly wins over one that differs
+/// only in case (see [`resolve`]).
 ///
 /// Errors: [`ResolveError::Invalid`] for anything else (slashes, dots, spaces, NUL, too
 /// short or too long), so a hostile id never reaches a path.
@@ -65,11 +67,13 @@ pub fn normalize(input: &str) -> Result<String, ResolveError> {
             crate::util::sanitize::for_terminal(&shown).into_owned(),
         ));
     }
-    Ok(t.to_ascii_lowercase())
+    Ok(t.to_owned())
 }
 
 /// Picks the one session whose id starts with `prefix` (already [`normalize`]d),
-/// comparing case-insensitively. The same id seen twice counts once.
+/// comparing case-insensitively. The same id seen twice counts once; ids that differ
+/// only in case are different sessions, so when several match, the one whose id is
+/// exactly `prefix` wins, and without one the prefix is ambiguous.
 ///
 /// Errors: [`ResolveError::NotFound`] (with `looked` describing where the scan looked)
 /// or [`ResolveError::Ambiguous`] naming every candidate.
@@ -86,7 +90,12 @@ pub fn resolve<'a>(
         })
         .collect();
     matches.sort_by(|a, b| a.session_id.cmp(&b.session_id));
-    matches.dedup_by(|a, b| a.session_id.eq_ignore_ascii_case(&b.session_id));
+    matches.dedup_by(|a, b| a.session_id == b.session_id);
+    if matches.len() > 1
+        && let Some(exact) = matches.iter().find(|s| s.session_id == prefix)
+    {
+        return Ok(exact);
+    }
     match matches.as_slice() {
         [] => Err(ResolveError::NotFound {
             query: prefix.to_owned(),
@@ -109,12 +118,39 @@ mod tests {
 
     #[test]
     fn normalize_accepts_ids_and_prefixes() {
-        assert_eq!(normalize("ABCD").unwrap(), "abcd");
+        assert_eq!(normalize("ABCD").unwrap(), "ABCD");
         assert_eq!(normalize(" 46621448… ").unwrap(), "46621448");
         assert_eq!(normalize("46621448...").unwrap(), "46621448");
         assert_eq!(
             normalize("46621448-3caa-4bbb-8ccc-123456789abc").unwrap(),
             "46621448-3caa-4bbb-8ccc-123456789abc"
+        );
+    }
+
+    #[test]
+    fn ids_differing_only_in_case_exact_wins_else_ambiguous() {
+        let upper = "ABCDEF01-0000-4000-8000-000000000000";
+        let lower = "abcdef01-0000-4000-8000-000000000000";
+        let sessions: Vec<Session> = [upper, lower, lower]
+            .iter()
+            .map(|id| Session::new((*id).to_owned()))
+            .collect();
+        for id in [upper, lower] {
+            assert_eq!(resolve(&sessions, id, "").unwrap().session_id, id);
+        }
+        let mixed = "AbCdEf01-0000-4000-8000-000000000000";
+        for prefix in [mixed, "abcd", "ABCD"] {
+            match resolve(&sessions, prefix, "") {
+                Err(ResolveError::Ambiguous { candidates, .. }) => {
+                    assert_eq!(candidates.len(), 2, "{prefix}: {candidates:?}")
+                }
+                other => panic!("{prefix}: {other:?}"),
+            }
+        }
+        // One of them alone: any case finds it.
+        assert_eq!(
+            resolve(&sessions[..1], "abcdef", "").unwrap().session_id,
+            upper
         );
     }
 

@@ -94,7 +94,9 @@ pub fn read_meta(path: &Path, size: u64) -> io::Result<TranscriptMeta> {
 ///
 /// Errors: as [`read_meta`].
 pub fn read_meta_with(path: &Path, size: u64, buf: &mut Vec<u8>) -> io::Result<TranscriptMeta> {
-    let file = File::open(path)?;
+    // Regular files only: the listing checked, but the path may have been swapped for
+    // a FIFO or a device since.
+    let (file, _) = crate::util::fsread::open_regular(path)?;
     let mut meta = TranscriptMeta::default();
     let mut titles = Titles::default();
     // Reads go to fixed offsets (`pread`): no seeks, and the buffer keeps its length so

@@ -95,14 +95,27 @@ fn action(kind: ActionKind, path: &Path, detail: impl Into<String>) -> Action {
     }
 }
 
-/// Undoes `rec` in reverse order of making: index entry, link, then the index file's
-/// lock and the folder when seance created the folder and nothing else is in it.
-/// Idempotent; never removes a regular file or a link that points anywhere but
-/// `rec.source`. With `dry_run`, changes nothing and reports what it would do.
+/// Undoes `rec` in reverse order of making: index entry, link, then the folder (with
+/// its index lock) when seance created the folder and nothing else is in it, then the
+/// directories above it seance created, when empty. Idempotent; never removes a regular
+/// file or a link that points anywhere but `rec.source`, and never writes through a
+/// folder that has become a symlink meanwhile (it is left alone and said so). With
+/// `dry_run`, changes nothing and reports what it would do.
 ///
 /// Errors: index lock timeout, I/O errors naming the path. The caller holds the ledger
-/// lock (so no other seance is linking into this folder meanwhile).
+/// lock (so no other seance is linking into this folder meanwhile), and has handed over
+/// what others still need ([`hand_over`]).
 pub fn undo_record(rec: &LinkRecord, dry_run: bool) -> Result<Vec<Action>> {
+    if let Some(target) = folder_link_target(&rec.folder) {
+        return Ok(vec![action(
+            ActionKind::LeftAlone,
+            &rec.folder,
+            format!(
+                "now a symlink to {}; seance does not write through it",
+                shown(&target)
+            ),
+        )]);
+    }
     let mut done = Vec::new();
     if let Some(patch) = &rec.index {
         let step = if dry_run {
@@ -114,15 +127,100 @@ pub fn undo_record(rec: &LinkRecord, dry_run: bool) -> Result<Vec<Action>> {
     }
     fault("during-undo");
     done.extend(undo_link(rec, dry_run)?);
-    if rec.folder_created {
-        undo_created_folder(rec, dry_run, &mut done)?;
+    let folder_gone = rec.folder_created && undo_created_folder(rec, dry_run, &mut done)?;
+    if folder_gone || !rec.folder.exists() {
+        undo_created_parents(rec, dry_run, &mut done)?;
     }
     Ok(done)
 }
 
+/// A path from the file system (a link target, say) made safe to print.
+fn shown(path: &Path) -> String {
+    crate::util::sanitize::for_terminal(&path.display().to_string()).into_owned()
+}
+
+/// Where `folder` points when it is a symlink (`None` for a real directory, or when it
+/// is gone). Project folders that are symlinks belong to whatever they point to.
+pub fn folder_link_target(folder: &Path) -> Option<PathBuf> {
+    let meta = fs::symlink_metadata(folder).ok()?;
+    meta.file_type()
+        .is_symlink()
+        .then(|| fs::read_link(folder).unwrap_or_default())
+}
+
+/// Before `rec` is undone (and dropped from the ledger), hands what it created and
+/// records still in `others` stand in over to them: the folder (to a record of the same
+/// folder), an index file it created (to a record that patched the same file), and the
+/// directories above (to a record whose folder lies inside). The last record out then
+/// removes them, whichever order the talks end in. Call it with the ledger lock held,
+/// and save the ledger with the undo.
+pub fn hand_over(rec: &mut LinkRecord, others: &mut [LinkRecord]) {
+    if rec.folder_created
+        && let Some(heir) = others.iter_mut().find(|o| o.folder == rec.folder)
+    {
+        heir.folder_created = true;
+        rec.folder_created = false;
+    }
+    if let Some(ours) = rec.index.as_mut().filter(|p| p.created)
+        && let Some(heirs) = others
+            .iter_mut()
+            .filter_map(|o| o.index.as_mut())
+            .find(|p| p.path == ours.path)
+    {
+        // The heir patched after us, so its `before` held our entry and its write is
+        // no longer the file's last state once ours is taken out: its undo goes by
+        // content (an empty digest never matches) and deletes a file left empty.
+        heirs.created = true;
+        heirs.before = None;
+        heirs.after_digest = String::new();
+        ours.created = false;
+    }
+    rec.parents_created.retain(|dir| {
+        let Some(heir) = others.iter_mut().find(|o| o.folder.starts_with(dir)) else {
+            return true;
+        };
+        if !heir.parents_created.contains(dir) {
+            heir.parents_created.push(dir.clone());
+            heir.parents_created
+                .sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        }
+        false
+    });
+}
+
+/// Takes record `pos` out of `links`, hands over what the others still need and
+/// undoes it. On error the ledger is left as it was (record and hand-over included),
+/// so a later reap can try again.
+///
+/// Errors: those of [`undo_record`].
+pub fn take_and_undo(
+    links: &mut Vec<LinkRecord>,
+    pos: usize,
+    dry_run: bool,
+) -> Result<Vec<Action>> {
+    let saved = links.clone();
+    let mut rec = links.remove(pos);
+    hand_over(&mut rec, links);
+    match undo_record(&rec, dry_run) {
+        Ok(done) => Ok(done),
+        Err(e) => {
+            *links = saved;
+            Err(e)
+        }
+    }
+}
+
 /// Dry run of the index step: what [`undo_index`] would do to the file as it is now.
 fn plan_index_undo(rec: &LinkRecord, patch: &IndexPatch) -> Option<Action> {
-    let current = fs::read(&patch.path).ok();
+    let current = match index_patch::read_current(&patch.path) {
+        Ok(index_patch::Current::Bytes(b)) => Some(b),
+        Ok(index_patch::Current::Missing) => None,
+        Ok(index_patch::Current::Refused(why)) => {
+            let why = crate::util::sanitize::for_terminal(&why).into_owned();
+            return Some(action(ActionKind::LeftAlone, &patch.path, why));
+        }
+        Err(e) => return Some(action(ActionKind::LeftAlone, &patch.path, format!("{e:#}"))),
+    };
     match index_patch::plan_undo(current.as_deref(), patch) {
         index_patch::UndoPlan::Nothing => None,
         index_patch::UndoPlan::Unusable(r) => Some(action(ActionKind::LeftAlone, &patch.path, r)),
@@ -181,11 +279,13 @@ fn undo_link(rec: &LinkRecord, dry_run: bool) -> Result<Option<Action>> {
 }
 
 /// The folder step, for a folder seance created: clear killed writes' temp files, then
-/// remove the index lock and the folder if nothing else is in it.
-fn undo_created_folder(rec: &LinkRecord, dry_run: bool, done: &mut Vec<Action>) -> Result<()> {
+/// remove the index lock and the folder if nothing else is in it. True when the folder
+/// is gone (or, on a dry run, would be). The index lock is taken only when a killed
+/// write left a temp file to clear, so a talk that patched no index creates none.
+fn undo_created_folder(rec: &LinkRecord, dry_run: bool, done: &mut Vec<Action>) -> Result<bool> {
     let index = rec.folder.join(INDEX_FILE);
     let lock = lock_path_for(&index);
-    if !dry_run && rec.folder.is_dir() {
+    if !dry_run && crate::util::atomic::has_temps_for(&index) {
         // A talk killed mid-write leaves the index's temp file; it is ours to remove.
         for p in crate::link::lock::with_lock(&lock, INDEX_LOCK_TIMEOUT, || {
             crate::util::atomic::remove_orphan_temps(&index)
@@ -198,12 +298,47 @@ fn undo_created_folder(rec: &LinkRecord, dry_run: bool, done: &mut Vec<Action>) 
         }
     }
     if other_entries(rec, &lock, dry_run)? != 0 {
-        return Ok(());
+        return Ok(false);
     }
     if !dry_run && !remove_empty_folder(rec, &lock)? {
-        return Ok(());
+        return Ok(false);
     }
     done.push(action(ActionKind::RemovedFolder, &rec.folder, ""));
+    Ok(true)
+}
+
+/// The directories above the folder that seance created, innermost first, each removed
+/// when empty; the first one that is not (claude wrote its config there) ends the step.
+fn undo_created_parents(rec: &LinkRecord, dry_run: bool, done: &mut Vec<Action>) -> Result<()> {
+    // On a dry run nothing is removed, so the child that would have gone is discounted.
+    let mut going: Option<&Path> = Some(&rec.folder);
+    for dir in &rec.parents_created {
+        if dry_run {
+            let Ok(read) = fs::read_dir(dir) else {
+                return Ok(());
+            };
+            let others = read
+                .filter_map(|e| e.ok())
+                .filter(|e| Some(e.path().as_path()) != going)
+                .count();
+            if others != 0 {
+                return Ok(());
+            }
+        } else {
+            match fs::remove_dir(dir) {
+                Ok(()) => sync_dir(dir.parent().unwrap_or(Path::new("/"))),
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => return Ok(()),
+                Err(e) => return Err(e).with_context(|| format!("removing {}", dir.display())),
+            }
+        }
+        going = Some(dir);
+        done.push(action(
+            ActionKind::RemovedFolder,
+            dir,
+            "created for the link",
+        ));
+    }
     Ok(())
 }
 
@@ -233,6 +368,17 @@ fn remove_empty_folder(rec: &LinkRecord, lock: &Path) -> Result<bool> {
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(true),
         Err(e) => Err(e).with_context(|| format!("removing {}", rec.folder.display())),
     }
+}
+
+/// The ancestors of `folder` that do not exist, innermost first (stopping at the first
+/// one that does).
+fn missing_parents(folder: &Path) -> Vec<PathBuf> {
+    folder
+        .ancestors()
+        .skip(1)
+        .take_while(|d| !d.as_os_str().is_empty() && fs::symlink_metadata(d).is_err())
+        .map(Path::to_path_buf)
+        .collect()
 }
 
 fn is_our_index(rec: &LinkRecord, path: &Path) -> bool {
@@ -351,6 +497,9 @@ impl LinkGuard {
     /// The setup steps, under the ledger lock. Each step is recorded in the ledger
     /// before it touches the filesystem, so a crash at any point is reaped.
     fn setup(&mut self, txn: &mut LedgerTxn, req: &LinkRequest<'_>) -> Result<LinkState> {
+        if let Some(through) = self.folder_symlink(req)? {
+            return Ok(through);
+        }
         if let Some(joined) = self.join_or_clear_stale(txn, req)? {
             return Ok(joined);
         }
@@ -400,10 +549,31 @@ impl LinkGuard {
             return Ok(Some(LinkState::Joined));
         }
         // Left by seances that died since the reap: finish their undo first.
-        let stale = txn.ledger.links.remove(pos);
-        undo_record(&stale, false)?;
+        take_and_undo(&mut txn.ledger.links, pos, false)?;
         txn.save()?;
         Ok(None)
+    }
+
+    /// The target folder when it is a symlink: the transcript is already reachable
+    /// through it (nothing to link), or it is an error, since nothing is ever written
+    /// through a folder link (it belongs to wherever it points).
+    fn folder_symlink(&self, req: &LinkRequest<'_>) -> Result<Option<LinkState>> {
+        let Some(target) = folder_link_target(req.folder) else {
+            return Ok(None);
+        };
+        if same_file(&self.link, req.source) {
+            return Ok(Some(LinkState::NotNeeded(format!(
+                "{} is a symlink to {}, which already holds this transcript",
+                req.folder.display(),
+                shown(&target)
+            ))));
+        }
+        bail!(
+            "the project folder {} is a symlink to {}; seance does not write through it \
+             (move the symlink aside, or talk with --here from another directory)",
+            req.folder.display(),
+            shown(&target)
+        )
     }
 
     /// What is at the link path now (see [`LinkGuard::establish`] for the decisions).
@@ -456,14 +626,23 @@ impl LinkGuard {
         txn: &mut LedgerTxn,
         req: &LinkRequest<'_>,
     ) -> Result<(LinkRecord, usize)> {
+        // A record is undone from any directory, by another seance: relative paths
+        // would name other files there.
+        anyhow::ensure!(
+            self.link.is_absolute() && req.source.is_absolute(),
+            "internal error: link paths must be absolute ({}, {})",
+            self.link.display(),
+            req.source.display()
+        );
         // Record the intent before acting, so a crash from here on is reaped.
-        let folder_created = !req.folder.exists();
+        let folder_created = fs::symlink_metadata(req.folder).is_err();
         let rec = LinkRecord {
             session_id: req.session_id.to_owned(),
             link: self.link.clone(),
             source: req.source.to_owned(),
             folder: req.folder.to_owned(),
             folder_created,
+            parents_created: missing_parents(req.folder),
             made_link: false,
             index: None,
             owners: vec![self.owner()],
@@ -593,10 +772,7 @@ impl LinkGuard {
                 txn.save()?;
                 return Ok(Vec::new());
             }
-            let rec = rec.clone();
-            let done = undo_record(&rec, false)?;
-            txn.ledger.links.remove(pos);
-            Ok(done)
+            take_and_undo(&mut txn.ledger.links, pos, false)
         });
         match from_ledger {
             Ok(done) => Ok(done),
@@ -714,9 +890,86 @@ mod tests {
         let done = g.release().unwrap();
         assert!(done.iter().any(|a| a.kind == ActionKind::RemovedFolder));
         assert!(!f.folder.exists(), "created folder removed");
-        assert!(f.folder.parent().unwrap().exists(), "projects/ kept");
+        // b/ and b/projects/ did not exist either: created for the link, removed too.
+        assert!(!f.folder.parent().unwrap().parent().unwrap().exists());
         assert!(ledger::read_unlocked(&f.state).unwrap().links.is_empty());
         assert_eq!(fs::read(&f.source).unwrap(), f.source_bytes);
+    }
+
+    /// A second session of the same project, its source entry, and its request.
+    fn second(f: &Fixture) -> (PathBuf, Object) {
+        const ID2: &str = "0b6f9a2e-1c3d-4e5f-8a9b-0c1d2e3f4a5c";
+        let src = f.source.with_file_name(format!("{ID2}.jsonl"));
+        fs::write(&src, b"{}\n").unwrap();
+        let entry = json!({"sessionId": ID2, "fullPath": src})
+            .as_object()
+            .unwrap()
+            .clone();
+        (src, entry)
+    }
+
+    #[test]
+    fn overlapping_links_in_a_new_folder_leave_nothing_in_either_order() {
+        for first_leaves_first in [true, false] {
+            let f = fixture();
+            let (src2, entry2) = second(&f);
+            let a = LinkGuard::establish(&req(&f, true), &f.state).unwrap();
+            let id2 = src2.file_stem().unwrap().to_str().unwrap().to_owned();
+            let b = LinkGuard::establish(
+                &LinkRequest {
+                    session_id: &id2,
+                    source: &src2,
+                    folder: &f.folder,
+                    source_entry: Some(&entry2),
+                    original_path: "/p",
+                },
+                &f.state,
+            )
+            .unwrap();
+            let recs = ledger::read_unlocked(&f.state).unwrap().links;
+            assert!(recs[0].folder_created && !recs[1].folder_created);
+            assert_eq!(recs[0].parents_created.len(), 2, "{recs:?}");
+            let (first, last) = if first_leaves_first { (a, b) } else { (b, a) };
+            first.release().unwrap();
+            assert!(f.folder.is_dir(), "the other link still needs the folder");
+            let doc: serde_json::Value =
+                serde_json::from_slice(&fs::read(f.folder.join(INDEX_FILE)).unwrap()).unwrap();
+            assert_eq!(doc["entries"].as_array().unwrap().len(), 1);
+            let rec = &ledger::read_unlocked(&f.state).unwrap().links[0];
+            assert!(rec.folder_created, "handed over: {rec:?}");
+            assert_eq!(rec.parents_created.len(), 2, "handed over: {rec:?}");
+            last.release().unwrap();
+            let b_dir = f.folder.parent().unwrap().parent().unwrap();
+            assert!(!b_dir.exists(), "{first_leaves_first}: left behind");
+            assert!(ledger::read_unlocked(&f.state).unwrap().links.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_folder_that_became_a_symlink_is_left_alone_by_the_undo() {
+        let f = fixture();
+        let g = LinkGuard::establish(&req(&f, true), &f.state).unwrap();
+        // Someone moves the folder away and puts a symlink to elsewhere in its place.
+        let moved = f.folder.with_file_name("moved");
+        fs::rename(&f.folder, &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, &f.folder).unwrap();
+        let done = g.release().unwrap();
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert_eq!(done[0].kind, ActionKind::LeftAlone);
+        assert!(fs::symlink_metadata(moved.join(format!("{ID}.jsonl"))).is_ok());
+        assert!(moved.join(INDEX_FILE).exists());
+    }
+
+    #[test]
+    fn a_target_folder_that_is_a_symlink_is_refused_before_anything_is_written() {
+        let f = fixture();
+        let elsewhere = f.folder.with_file_name("elsewhere");
+        fs::create_dir_all(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &f.folder).unwrap();
+        let err = LinkGuard::establish(&req(&f, true), &f.state).unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err:#}");
+        assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+        assert!(ledger::read_unlocked(&f.state).unwrap().links.is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use std::fs;
 use std::io::ErrorKind;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,9 +18,14 @@ use serde_json::{Map, Value};
 use crate::link::lock::{lock_path_for, with_lock};
 use crate::util::atomic::remove_orphan_temps;
 use crate::util::atomic::write_atomic;
+use crate::util::fsread;
 
 /// File name of the legacy per-folder index.
 pub const INDEX_FILE: &str = "sessions-index.json";
+
+/// Largest index file seance reads, in bytes (64 MiB: tens of thousands of entries);
+/// a larger one is neither listed nor patched.
+pub const MAX_INDEX_BYTES: u64 = 64 << 20;
 
 /// A JSON object (key order preserved: serde_json's `preserve_order` is on).
 pub type Object = Map<String, Value>;
@@ -149,7 +155,8 @@ pub fn plan_add(current: Option<&[u8]>, entry: &Object, original_path: &str) -> 
 /// Unchanged since our write: the original bytes exactly (or delete, if we created it).
 /// Changed: the current document minus the last entry matching our `sessionId` and
 /// `fullPath`, everything else kept; deleted instead if we created the file and it now
-/// holds nothing but an empty `entries` (plus `version`/`originalPath`).
+/// holds nothing but an empty `entries` (plus `version`/`originalPath`), whether or not
+/// our entry was still there.
 pub fn plan_undo(current: Option<&[u8]>, patch: &IndexPatch) -> UndoPlan {
     let Some(bytes) = current else {
         return UndoPlan::Nothing;
@@ -167,10 +174,13 @@ pub fn plan_undo(current: Option<&[u8]>, patch: &IndexPatch) -> UndoPlan {
     let Some(Value::Array(list)) = doc.get_mut("entries") else {
         return UndoPlan::Nothing;
     };
-    let Some(pos) = list.iter().rposition(|e| same_entry(e, &patch.entry)) else {
-        return UndoPlan::Nothing;
-    };
-    list.remove(pos);
+    let ours = list.iter().rposition(|e| same_entry(e, &patch.entry));
+    if let Some(pos) = ours {
+        list.remove(pos);
+    }
+    // Checked even when our entry is already gone: another talk (or a crash between
+    // its undo and its ledger save) may have taken it out, leaving the file seance
+    // created holding nothing.
     let now_empty = list.is_empty();
     if patch.created
         && now_empty
@@ -179,6 +189,9 @@ pub fn plan_undo(current: Option<&[u8]>, patch: &IndexPatch) -> UndoPlan {
             .all(|k| matches!(k.as_str(), "version" | "entries" | "originalPath"))
     {
         return UndoPlan::Delete;
+    }
+    if ours.is_none() {
+        return UndoPlan::Nothing;
     }
     let (pretty, newline) = layout(bytes);
     UndoPlan::Write(serialize(&doc, pretty, newline))
@@ -201,18 +214,27 @@ pub fn apply(
     timeout: Duration,
     record: impl FnOnce(&IndexPatch) -> Result<()>,
 ) -> Result<Option<IndexPatch>> {
-    with_lock(&lock_path_for(index_path), timeout, || {
+    let lock = lock_path_for(index_path);
+    if let Some(why) = not_ours(&lock) {
+        warn_not_patching(&lock, &why);
+        return Ok(None);
+    }
+    with_lock(&lock, timeout, || {
         // Under the lock no live writer owns a temp file: any is a dead one's.
         remove_orphan_temps(index_path)?;
-        let current = read_optional(index_path)?;
+        let current = match read_current(index_path)? {
+            Current::Missing => None,
+            Current::Bytes(b) => Some(b),
+            Current::Refused(why) => {
+                warn_not_patching(index_path, &why);
+                return Ok(None);
+            }
+        };
         let new = match plan_add(current.as_deref(), entry, original_path) {
             AddPlan::Write(bytes) => bytes,
             AddPlan::AlreadyPresent => return Ok(None),
             AddPlan::Unusable(reason) => {
-                crate::util::say::warn(&format!(
-                    "not patching {}: {reason}",
-                    crate::util::sanitize::path(index_path)
-                ));
+                warn_not_patching(index_path, &reason);
                 return Ok(None);
             }
         };
@@ -237,6 +259,15 @@ pub fn apply(
     })
 }
 
+/// The one warning line for an index seance leaves unpatched, naming it and why.
+fn warn_not_patching(path: &Path, why: &str) {
+    crate::util::say::warn(&format!(
+        "not patching {}: {}",
+        crate::util::sanitize::path(path),
+        crate::util::sanitize::for_terminal(why)
+    ));
+}
+
 /// Undoes `patch` under the index's `.lock` (waiting at most `timeout`), see
 /// [`plan_undo`]. Writes are atomic.
 ///
@@ -246,19 +277,28 @@ pub fn undo(patch: &IndexPatch, timeout: Duration) -> Result<UndoOutcome> {
     if !patch.path.parent().is_some_and(Path::is_dir) {
         return Ok(UndoOutcome::Nothing);
     }
-    with_lock(&lock_path_for(&patch.path), timeout, || {
+    let lock = lock_path_for(&patch.path);
+    if let Some(why) = not_ours(&lock).or_else(|| not_ours(&patch.path)) {
+        warn_leaving_alone(&patch.path, &why);
+        return Ok(UndoOutcome::LeftUnusable);
+    }
+    with_lock(&lock, timeout, || {
         remove_orphan_temps(&patch.path)?;
-        let current = read_optional(&patch.path)?;
+        let current = match read_current(&patch.path)? {
+            Current::Missing => None,
+            Current::Bytes(b) => Some(b),
+            Current::Refused(why) => {
+                warn_leaving_alone(&patch.path, &why);
+                return Ok(UndoOutcome::LeftUnusable);
+            }
+        };
         let unchanged = current
             .as_deref()
             .is_some_and(|c| digest(c) == patch.after_digest);
         match plan_undo(current.as_deref(), patch) {
             UndoPlan::Nothing => Ok(UndoOutcome::Nothing),
             UndoPlan::Unusable(reason) => {
-                crate::util::say::warn(&format!(
-                    "leaving {} alone: {reason}",
-                    crate::util::sanitize::path(&patch.path)
-                ));
+                warn_leaving_alone(&patch.path, &reason);
                 Ok(UndoOutcome::LeftUnusable)
             }
             UndoPlan::Delete => {
@@ -301,18 +341,22 @@ pub fn remove_entries_for_link(
         let removed = before - list.len();
         Some((doc, removed))
     };
+    let lock = lock_path_for(index_path);
+    // Gone, a symlink, someone else's, too large: nothing seance may rewrite.
+    if fs::symlink_metadata(index_path).is_err()
+        || not_ours(&lock).or_else(|| not_ours(index_path)).is_some()
+    {
+        return Ok(0);
+    }
     if dry_run {
-        let Some(bytes) = read_optional(index_path)? else {
+        let Current::Bytes(bytes) = read_current(index_path)? else {
             return Ok(0);
         };
         return Ok(count(&bytes).map_or(0, |(_, n)| n));
     }
-    if !index_path.exists() {
-        return Ok(0);
-    }
-    with_lock(&lock_path_for(index_path), timeout, || {
+    with_lock(&lock, timeout, || {
         remove_orphan_temps(index_path)?;
-        let Some(bytes) = read_optional(index_path)? else {
+        let Current::Bytes(bytes) = read_current(index_path)? else {
             return Ok(0);
         };
         match count(&bytes) {
@@ -329,7 +373,7 @@ pub fn remove_entries_for_link(
 /// The entry for `session_id` in the index at `index_path`, if the file exists, parses
 /// and has one (read-only; never locks, so it is safe on another account's files).
 pub fn find_entry(index_path: &Path, session_id: &str) -> Option<Object> {
-    let bytes = fs::read(index_path).ok()?;
+    let bytes = fsread::read_capped(index_path, MAX_INDEX_BYTES).ok()?;
     let doc = parse(&bytes).ok()?;
     doc.get("entries")?
         .as_array()?
@@ -374,12 +418,62 @@ fn serialize(doc: &Object, pretty: bool, newline: bool) -> Vec<u8> {
     out
 }
 
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    match fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+/// An index file as [`read_current`] found it.
+pub(crate) enum Current {
+    /// No file.
+    Missing,
+    /// Its bytes.
+    Bytes(Vec<u8>),
+    /// A file seance leaves alone (the reason, for the user): a symlink, not a regular
+    /// file, owned by someone else, or larger than [`MAX_INDEX_BYTES`].
+    Refused(String),
+}
+
+/// Reads the index at `path` for a rewrite: bounded, regular files only, and only a
+/// file the runner owns and that is not a symlink (a rewrite replaces the file, which
+/// would detach a symlink's target and take another user's file over).
+///
+/// Errors: I/O errors other than those, naming the path.
+pub(crate) fn read_current(path: &Path) -> Result<Current> {
+    if let Some(why) = not_ours(path) {
+        return Ok(Current::Refused(why));
+    }
+    match fsread::read_capped(path, MAX_INDEX_BYTES) {
+        Ok(b) => Ok(Current::Bytes(b)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Current::Missing),
+        Err(e) if matches!(e.kind(), ErrorKind::InvalidData | ErrorKind::InvalidInput) => {
+            Ok(Current::Refused(e.to_string()))
+        }
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
+}
+
+/// Why seance must not replace or lock through `path`, if it must not: it is a symlink,
+/// not a regular file, or owned by another user. `None` when it is a plain file of the
+/// runner's, or does not exist.
+pub fn not_ours(path: &Path) -> Option<String> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        let target = fs::read_link(path).unwrap_or_default();
+        return Some(format!("it is a symlink (to {})", target.display()));
+    }
+    if !ft.is_file() {
+        return Some("it is not a regular file".to_owned());
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    (meta.uid() != me)
+        .then(|| format!("it is owned by uid {}, not by this user ({me})", meta.uid()))
+}
+
+/// The warning for an index whose patch is left in place, naming it and why.
+fn warn_leaving_alone(path: &Path, why: &str) {
+    crate::util::say::warn(&format!(
+        "leaving {} alone: {}",
+        crate::util::sanitize::path(path),
+        crate::util::sanitize::for_terminal(why)
+    ));
 }
 
 fn remove_if_present(path: &Path) -> Result<()> {
@@ -615,6 +709,12 @@ mod tests {
         let mut reformatted = after.clone();
         reformatted.push(b'\n');
         assert_eq!(plan_undo(Some(&reformatted), &p), UndoPlan::Delete);
+        // Our entry already taken out by someone else, the file left empty: ours to
+        // delete all the same.
+        let emptied = br#"{"version":1,"entries":[],"originalPath":"/r"}"#;
+        assert_eq!(plan_undo(Some(emptied), &p), UndoPlan::Delete);
+        let foreign = br#"{"version":1,"entries":[{"sessionId":"x"}]}"#;
+        assert_eq!(plan_undo(Some(foreign), &p), UndoPlan::Nothing);
         // Someone added another entry: keep the file without ours.
         let mut doc: Value = serde_json::from_slice(&after).unwrap();
         doc["entries"]
@@ -681,6 +781,48 @@ mod tests {
         let e = entry_for_link(&source_entry(), Path::new("/link/x.jsonl")).unwrap();
         assert!(apply(&idx, &e, "/r", T, |_| Ok(())).unwrap().is_none());
         assert_eq!(fs::read(&idx).unwrap(), b"corrupt{");
+    }
+
+    #[test]
+    fn a_symlinked_or_foreign_index_is_never_rewritten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let idx = tmp.path().join(INDEX_FILE);
+        let real = tmp.path().join("real.json");
+        fs::write(&real, EXISTING).unwrap();
+        std::os::unix::fs::symlink(&real, &idx).unwrap();
+        let e = entry_for_link(&source_entry(), Path::new("/link/x.jsonl")).unwrap();
+        assert!(apply(&idx, &e, "/r", T, |_| Ok(())).unwrap().is_none());
+        assert_eq!(fs::read_link(&idx).unwrap(), real);
+        assert_eq!(fs::read(&real).unwrap(), EXISTING.as_bytes());
+        assert!(not_ours(&idx).unwrap().contains("symlink"));
+        // Patched as a plain file, then replaced by a symlink before the undo.
+        fs::remove_file(&idx).unwrap();
+        fs::write(&idx, EXISTING).unwrap();
+        let patch = apply(&idx, &e, "/r", T, |_| Ok(())).unwrap().unwrap();
+        fs::remove_file(&idx).unwrap();
+        std::os::unix::fs::symlink(&real, &idx).unwrap();
+        assert_eq!(undo(&patch, T).unwrap(), UndoOutcome::LeftUnusable);
+        assert_eq!(fs::read_link(&idx).unwrap(), real);
+        assert_eq!(
+            remove_entries_for_link(&idx, "other", Path::new("/x/other.jsonl"), T, false).unwrap(),
+            0
+        );
+        // A lock file that is a symlink is not followed (nothing is created there).
+        fs::remove_file(&idx).unwrap();
+        fs::remove_file(lock_path_for(&idx)).unwrap();
+        let lock_target = tmp.path().join("elsewhere.lock");
+        std::os::unix::fs::symlink(&lock_target, lock_path_for(&idx)).unwrap();
+        assert!(apply(&idx, &e, "/r", T, |_| Ok(())).unwrap().is_none());
+        assert!(!lock_target.exists() && !idx.exists());
+        // Someone else's file (only checkable when we may chown, as root can).
+        fs::remove_file(lock_path_for(&idx)).unwrap();
+        fs::write(&idx, EXISTING).unwrap();
+        if std::os::unix::fs::chown(&idx, Some(65534), Some(65534)).is_ok() {
+            assert!(not_ours(&idx).unwrap().contains("owned by uid 65534"));
+            assert!(apply(&idx, &e, "/r", T, |_| Ok(())).unwrap().is_none());
+            assert_eq!(fs::symlink_metadata(&idx).unwrap().uid(), 65534);
+            assert_eq!(fs::read(&idx).unwrap(), EXISTING.as_bytes());
+        }
     }
 
     #[test]

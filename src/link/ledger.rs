@@ -5,7 +5,6 @@
 //! One JSON file, `<state_dir>/ledger.json`, always replaced atomically and only while
 //! holding `<state_dir>/ledger.lock`.
 
-use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
@@ -108,7 +107,13 @@ pub struct LinkRecord {
     /// The project folder holding the link.
     pub folder: PathBuf,
     /// Whether seance created that folder (then it removes it when otherwise empty).
+    /// Handed over to another record of the same folder when this one is undone first.
     pub folder_created: bool,
+    /// Directories above the folder that did not exist either and seance created
+    /// (`projects/`, a config dir that did not exist yet), innermost first: removed
+    /// after the folder when they are empty. Absent in ledgers written before.
+    #[serde(default)]
+    pub parents_created: Vec<PathBuf>,
     /// Whether the symlink has been created yet.
     pub made_link: bool,
     /// The index patch, once made.
@@ -208,8 +213,11 @@ pub fn read_unlocked(state_dir: &Path) -> Result<Ledger> {
     read(&ledger_path(state_dir))
 }
 
+/// Largest ledger read, in bytes: one record is about a kilobyte.
+const MAX_LEDGER_BYTES: u64 = 16 << 20;
+
 fn read(path: &Path) -> Result<Ledger> {
-    let bytes = match fs::read(path) {
+    let bytes = match crate::util::fsread::read_capped(path, MAX_LEDGER_BYTES) {
         Ok(b) => b,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Ledger::default()),
         Err(e) => return Err(e).with_context(|| format!("reading the ledger {}", path.display())),
@@ -232,6 +240,7 @@ fn read(path: &Path) -> Result<Ledger> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::process::Command;
 
     #[test]
@@ -322,6 +331,7 @@ mod tests {
             source: "/src/s.jsonl".into(),
             folder: "/f".into(),
             folder_created: false,
+            parents_created: Vec::new(),
             made_link: true,
             index: None,
             owners: vec![Owner {

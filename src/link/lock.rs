@@ -116,6 +116,8 @@ pub fn with_lock<T>(
         .create(true)
         .truncate(false)
         .mode(crate::util::atomic::NEW_FILE_MODE)
+        // Never create or lock a file through a symlink planted at the lock's path.
+        .custom_flags(libc::O_NOFOLLOW)
         .open(lock_path)
         .with_context(|| format!("opening lock file {}", lock_path.display()))?;
     let mut lock = RwLock::new(file);

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::link::guard::{Action, ActionKind, undo_record};
+use crate::link::guard::{Action, ActionKind, take_and_undo};
 use crate::link::index_patch::{self, INDEX_FILE};
 use crate::link::ledger::{self, Ledger, Owner};
 use crate::link::lock::INDEX_LOCK_TIMEOUT;
@@ -70,40 +70,14 @@ pub fn reap(current_config_dir: &Path, state_dir: &Path, dry_run: bool) -> Resul
     };
     let projects = current_config_dir.join("projects");
     if dry_run {
-        let ledger = ledger::read_unlocked(state_dir)?;
-        for rec in ledger.links.iter().filter(|r| !r.has_live_owner()) {
-            report.actions.extend(undo_record(rec, true)?);
-            report.actions.push(dropped(&rec.link, &rec.owners));
-        }
+        let mut ledger = ledger::read_unlocked(state_dir)?;
+        reap_records(&mut ledger, true, &mut report.actions)?;
         sweep(&projects, &ledger, true, &mut report.actions)?;
         return Ok(report);
     }
     ledger::with_ledger(state_dir, |txn| {
         let before = txn.ledger.links.clone();
-        let mut kept = Vec::new();
-        for mut rec in std::mem::take(&mut txn.ledger.links) {
-            let owners = rec.owners.clone();
-            rec.owners.retain(Owner::is_alive);
-            if !rec.owners.is_empty() {
-                kept.push(rec);
-                continue;
-            }
-            match undo_record(&rec, false) {
-                Ok(done) => {
-                    report.actions.extend(done);
-                    report.actions.push(dropped(&rec.link, &owners));
-                }
-                Err(e) => {
-                    // Keep it for next time; the others can still be reaped.
-                    crate::util::say::warn(&format!(
-                        "could not reap {}: {e:#}",
-                        crate::util::sanitize::path(&rec.link)
-                    ));
-                    kept.push(rec);
-                }
-            }
-        }
-        txn.ledger.links = kept;
+        reap_records(&mut txn.ledger, false, &mut report.actions)?;
         // Save before the sweep so an error there does not lose the undo bookkeeping.
         if txn.ledger.links != before {
             txn.save()?;
@@ -111,6 +85,40 @@ pub fn reap(current_config_dir: &Path, state_dir: &Path, dry_run: bool) -> Resul
         sweep(&projects, &txn.ledger, false, &mut report.actions)
     })?;
     Ok(report)
+}
+
+/// Undoes and drops every record of `ledger` whose owners are all gone, handing over to
+/// the records that stay what they still need ([`crate::link::guard::hand_over`]); dead
+/// owners are pruned from the others. A record whose undo fails is kept for next time
+/// (with a warning), and the others are still reaped.
+fn reap_records(ledger: &mut Ledger, dry_run: bool, out: &mut Vec<Action>) -> Result<()> {
+    let mut i = 0;
+    while i < ledger.links.len() {
+        let owners = ledger.links[i].owners.clone();
+        ledger.links[i].owners.retain(Owner::is_alive);
+        if !ledger.links[i].owners.is_empty() {
+            i += 1;
+            continue;
+        }
+        let link = ledger.links[i].link.clone();
+        match take_and_undo(&mut ledger.links, i, dry_run) {
+            Ok(done) => {
+                out.extend(done);
+                out.push(dropped(&link, &owners));
+            }
+            Err(e) if dry_run => return Err(e),
+            Err(e) => {
+                // Kept (as it was) for next time; the others can still be reaped.
+                crate::util::say::warn(&format!(
+                    "could not reap {}: {e:#}",
+                    crate::util::sanitize::path(&link)
+                ));
+                ledger.links[i].owners = owners;
+                i += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The ledger record for `link` dropped; `owners` as they were before pruning, so the
@@ -130,10 +138,12 @@ fn sweep(projects: &Path, ledger: &Ledger, dry_run: bool, out: &mut Vec<Action>)
     let Ok(folders) = fs::read_dir(projects) else {
         return Ok(());
     };
+    // Real directories only: a folder that is a symlink belongs to wherever it points
+    // (another account, say), and nothing is written through it.
     let mut folders: Vec<PathBuf> = folders
         .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.path())
-        .filter(|p| p.is_dir())
         .collect();
     folders.sort();
     for folder in folders {
@@ -220,7 +230,7 @@ fn sweep(projects: &Path, ledger: &Ledger, dry_run: bool, out: &mut Vec<Action>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link::guard::{LinkGuard, LinkRequest};
+    use crate::link::guard::{LinkGuard, LinkRequest, undo_record};
     use crate::link::index_patch::IndexPatch;
     use crate::link::ledger::{LinkRecord, ProcId};
     use std::os::unix::fs::symlink;
@@ -379,6 +389,7 @@ mod tests {
                 source: f.source.clone(),
                 folder: f.folder.clone(),
                 folder_created: true,
+                parents_created: Vec::new(),
                 made_link: true,
                 index: None::<IndexPatch>,
                 owners: vec![dead()],
@@ -391,6 +402,56 @@ mod tests {
         assert_eq!(fs::read(&link).unwrap(), b"someone's file\n");
         assert!(f.folder.exists());
         assert!(ledger::read_unlocked(&f.state).unwrap().links.is_empty());
+    }
+
+    #[test]
+    fn a_crash_between_an_undo_and_its_ledger_save_still_leaves_nothing() {
+        // Two links in a folder the first one made (with the index); the first
+        // seance is killed after its undo changed the files but before the ledger
+        // was saved; the second then ends normally; a reap finishes the first.
+        let f = fx();
+        let id2 = "5a5a5a5a-1111-4222-8333-555555555555";
+        let src2 = f.source.with_file_name(format!("{id2}.jsonl"));
+        fs::write(&src2, b"{}\n").unwrap();
+        let entry = |id: &str, p: &Path| {
+            serde_json::json!({"sessionId": id, "fullPath": p})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let (e1, e2) = (entry(ID, &f.source), entry(id2, &src2));
+        let request = |id, source, e| LinkRequest {
+            session_id: id,
+            source,
+            folder: &f.folder,
+            source_entry: Some(e),
+            original_path: "/p",
+        };
+        let a = LinkGuard::establish(&request(ID, &f.source, &e1), &f.state).unwrap();
+        let b = LinkGuard::establish(&request(id2, &src2, &e2), &f.state).unwrap();
+        // a's undo runs, but its ledger transaction never commits.
+        let rec_a = ledger::read_unlocked(&f.state).unwrap().links[0].clone();
+        undo_record(&rec_a, false).unwrap();
+        std::mem::forget(a);
+        kill_owner_of(&f.state, &rec_a.link);
+        b.release().unwrap();
+        reap(&f.current, &f.state, false).unwrap();
+        assert!(
+            !f.current.exists(),
+            "left behind in {}",
+            f.current.display()
+        );
+        assert!(ledger::read_unlocked(&f.state).unwrap().links.is_empty());
+    }
+
+    fn kill_owner_of(state: &Path, link: &Path) {
+        ledger::with_ledger(state, |t| {
+            for r in t.ledger.links.iter_mut().filter(|r| r.link == link) {
+                r.owners = vec![dead()];
+            }
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]

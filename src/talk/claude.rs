@@ -15,21 +15,23 @@ use super::TalkPlan;
 pub const STRIPPED_ENV: [&str; 2] = ["CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT"];
 
 /// Finds the claude binary: `explicit` when given (a bare name is searched on `PATH`),
-/// else `claude` on `PATH`.
+/// else `claude` on `PATH`. The path returned is absolute (claude is started in another
+/// directory, where a relative one would name another file).
 ///
 /// Errors: not found, not a regular file, or not executable, each naming what was tried
 /// and how to point seance elsewhere (`--claude` / `SEANCE_CLAUDE`).
 pub fn locate_claude(explicit: Option<&Path>) -> Result<PathBuf> {
     let wanted = explicit.unwrap_or(Path::new("claude"));
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
     if wanted.components().count() > 1 || wanted.is_absolute() {
         check_executable(wanted)?;
-        return Ok(wanted.to_owned());
+        return Ok(absolute(wanted));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
         let candidate = dir.join(wanted);
         if check_executable(&candidate).is_ok() {
-            return Ok(candidate);
+            return Ok(absolute(&candidate));
         }
     }
     bail!(
@@ -98,6 +100,10 @@ pub(super) fn claude_command(
     cmd.current_dir(run_dir);
     for var in STRIPPED_ENV {
         cmd.env_remove(var);
+    }
+    // A relative CLAUDE_CONFIG_DIR or HOME would name another account in run_dir.
+    for (var, value) in crate::config::child_env_overrides() {
+        cmd.env(var, value);
     }
     // claude must not outlive seance: a claude whose seance was killed before noting its
     // pid in the ledger would look ownerless to the reaper, which would take its link.

@@ -30,6 +30,20 @@ pub fn is_temp_for(path: &Path, name: &str) -> bool {
     name.starts_with(&temp_prefix(path)) && name.ends_with(".tmp")
 }
 
+/// Whether a temp file of a [`write_atomic`] of `path` is there (cheap: one directory
+/// listing, no lock). A missing or unreadable directory has none.
+pub fn has_temps_for(path: &Path) -> bool {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_str().is_some_and(|n| is_temp_for(path, n)))
+    })
+}
+
 /// Removes the temp files a [`write_atomic`] of `path` left behind when its process died
 /// between creating one and renaming it, and returns their paths.
 ///

@@ -7,7 +7,7 @@
 //! blocking; [`read_capped`] also refuses files larger than a cap.
 
 use std::fs::{File, Metadata, OpenOptions};
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -51,6 +51,70 @@ pub fn read_capped(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// One line from [`for_each_line`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// The whole line, without its `\n`.
+    Whole(&'a [u8]),
+    /// A line longer than the cap: only its first `max_line` bytes (the rest was read
+    /// past and dropped).
+    Long(&'a [u8]),
+}
+
+/// Streams the lines of `reader` (split on `\n`; a last line without one counts) to
+/// `each`, never holding more than `max_line` bytes of a line: a longer line is handed
+/// over as [`Line::Long`] with its head only. Memory stays at `max_line` plus the
+/// reader's buffer whatever the input (a file of NUL bytes with no newline is one long
+/// line).
+///
+/// Errors: read errors other than `Interrupted` (which is retried).
+pub fn for_each_line<R: BufRead>(
+    mut reader: R,
+    max_line: usize,
+    mut each: impl FnMut(Line<'_>),
+) -> io::Result<()> {
+    let mut line: Vec<u8> = Vec::new();
+    let mut long = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let newline = memchr::memchr(b'\n', chunk);
+        let part = &chunk[..newline.unwrap_or(chunk.len())];
+        if !long {
+            let room = max_line - line.len();
+            if part.len() > room {
+                line.extend_from_slice(&part[..room]);
+                long = true;
+            } else {
+                line.extend_from_slice(part);
+            }
+        }
+        let used = newline.map_or(chunk.len(), |i| i + 1);
+        reader.consume(used);
+        if newline.is_some() {
+            each(if long {
+                Line::Long(&line)
+            } else {
+                Line::Whole(&line)
+            });
+            line.clear();
+            long = false;
+        }
+    }
+    if long {
+        each(Line::Long(&line));
+    } else if !line.is_empty() {
+        each(Line::Whole(&line));
+    }
+    Ok(())
+}
+
 fn too_large(max: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
@@ -61,6 +125,32 @@ fn too_large(max: u64) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_capped_and_long_ones_flagged() {
+        let input = b"short\n0123456789abc\n\nexact-10ch\nlast".to_vec();
+        let mut got = Vec::new();
+        // A 4-byte buffer makes lines span many reads.
+        let reader = io::BufReader::with_capacity(4, &input[..]);
+        for_each_line(reader, 10, |l| {
+            got.push(match l {
+                Line::Whole(b) => format!("W:{}", String::from_utf8_lossy(b)),
+                Line::Long(b) => format!("L:{}", String::from_utf8_lossy(b)),
+            });
+        })
+        .unwrap();
+        assert_eq!(
+            got,
+            ["W:short", "L:0123456789", "W:", "W:exact-10ch", "W:last"]
+        );
+        let mut got = Vec::new();
+        for_each_line(&b"no newline and far too long"[..], 5, |l| {
+            got.push(format!("{l:?}"));
+        })
+        .unwrap();
+        assert_eq!(got.len(), 1);
+        assert!(got[0].starts_with("Long"), "{got:?}");
+    }
 
     #[test]
     fn refuses_fifos_devices_dirs_and_big_files() {
