@@ -270,22 +270,7 @@ pub fn resolve(cli: &Cli) -> Result<Config> {
         claude_config_dir.is_some(),
         home.as_deref(),
     );
-    let lower = |s: &Option<String>| s.as_ref().map(|v| v.to_lowercase());
-    let filters = Filters {
-        role: lower(&cli.role),
-        rig: lower(&cli.rig),
-        account: cli.account.clone(),
-        project: cli.project.clone(),
-        since: cli.since,
-        grep: lower(&cli.grep),
-        search: cli
-            .search
-            .as_deref()
-            .map(|p| crate::search::Pattern::new(p, cli.fixed_strings))
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("invalid --search pattern: {e}"))?,
-        recent: cli.recent,
-    };
+    let filters = filters(cli)?;
     Ok(Config {
         home,
         cwd,
@@ -301,6 +286,28 @@ pub fn resolve(cli: &Cli) -> Result<Config> {
         warnings,
         verbose: cli.verbose,
         claude_json,
+    })
+}
+
+/// The list filters of `cli`, lower-cased where they match case-insensitively.
+///
+/// Errors: an invalid `--search` pattern.
+fn filters(cli: &Cli) -> Result<Filters> {
+    let lower = |s: &Option<String>| s.as_ref().map(|v| v.to_lowercase());
+    Ok(Filters {
+        role: lower(&cli.role),
+        rig: lower(&cli.rig),
+        account: cli.account.clone(),
+        project: cli.project.clone(),
+        since: cli.since,
+        grep: lower(&cli.grep),
+        search: cli
+            .search
+            .as_deref()
+            .map(|p| crate::search::Pattern::new(p, cli.fixed_strings))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("invalid --search pattern: {e}"))?,
+        recent: cli.recent,
     })
 }
 
