@@ -20,6 +20,7 @@ Examples:
   seance --role crew --since 2d       Gas Town crew sessions of the last two days
   seance --talk 4662                  resume session 4662... as a fork, interactively
   seance --talk 4662 -p 'where did you put the migration?'
+  seance --talk 4662 -p 'and the tests?' --ephemeral   (keeps no fork)
 
 Exit status:
   0    success (for --talk: claude exited 0)
@@ -63,6 +64,10 @@ pub struct Cli {
     /// Resume in the current directory instead of the session's own.
     #[arg(long, requires = "talk", help_heading = "Talk")]
     pub here: bool,
+
+    /// With -p: keep nothing (claude --no-session-persistence), so no fork is saved.
+    #[arg(long, requires = "prompt", help_heading = "Talk")]
+    pub ephemeral: bool,
 
     /// The claude binary [default: claude on PATH].
     #[arg(
@@ -147,9 +152,13 @@ pub struct Cli {
     )]
     pub events: Option<PathBuf>,
 
-    /// List every skipped file, not just a count per kind.
+    /// Say more: every skipped file; for a talk, the link, index and undo steps too.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Say nothing on stderr but errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
 
     /// Print a completion script for SHELL (flags, session ids, accounts, actors).
     #[arg(long, value_enum, value_name = "SHELL", help_heading = "Setup")]

@@ -37,8 +37,9 @@ pub struct Filters {
 pub struct Config {
     /// The user's home directory.
     pub home: Option<PathBuf>,
-    /// The directory seance was started in.
-    pub cwd: PathBuf,
+    /// The directory seance was started in; `None` when it cannot be read (deleted):
+    /// only what needs it (`--here`, the town search from it) does without.
+    pub cwd: Option<PathBuf>,
     /// Every account, the current one first.
     pub accounts: Vec<Account>,
     /// The Gas Town town around us, if any.
@@ -61,6 +62,9 @@ pub struct Config {
     pub warnings: Warnings,
     /// `-v`.
     pub verbose: bool,
+    /// The current account's `.claude.json`, which holds its trusted directories:
+    /// `<config>/.claude.json` under `CLAUDE_CONFIG_DIR`, else `~/.claude.json`.
+    pub claude_json: Option<PathBuf>,
 }
 
 impl Config {
@@ -70,15 +74,23 @@ impl Config {
     }
 
     /// Where a scan looked, for "not found" messages: each account's name and dir, and
-    /// the events file.
+    /// the events file, sanitised for a terminal.
     pub fn looked(&self) -> String {
+        use crate::util::sanitize::for_terminal;
+        let path = |p: &Path| for_terminal(&p.to_string_lossy()).into_owned();
         let mut parts: Vec<String> = self
             .accounts
             .iter()
-            .map(|a| format!("account {} ({})", a.name, a.config_dir.display()))
+            .map(|a| {
+                format!(
+                    "account {} ({})",
+                    for_terminal(&a.name),
+                    path(&a.config_dir)
+                )
+            })
             .collect();
         if let Some(e) = &self.events_file {
-            parts.push(format!("events {}", e.display()));
+            parts.push(format!("events {}", path(e)));
         }
         parts.join(", ")
     }
@@ -92,16 +104,21 @@ fn env_path(name: &str) -> Option<PathBuf> {
 
 /// Resolves `cli` against the environment.
 ///
-/// Errors: the current directory cannot be read, no current account can be named (no
-/// `CLAUDE_CONFIG_DIR` and no `HOME`), or a filter value is invalid (`--since`).
+/// Errors: no current account can be named (no `CLAUDE_CONFIG_DIR` and no `HOME`), or
+/// no state directory. A current directory that cannot be read is not an error here.
 pub fn resolve(cli: &Cli) -> Result<Config> {
     let home = dirs::home_dir();
-    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let cwd = std::env::current_dir().ok();
     let town_env = env_path("GT_ROOT").or_else(|| env_path("GT_TOWN_ROOT"));
-    let town = accounts::find_town(town_env.as_deref(), &cwd);
+    let town = match (town_env.as_deref(), cwd.as_deref()) {
+        (Some(root), _) => accounts::find_town(Some(root), root),
+        (None, Some(cwd)) => accounts::find_town(None, cwd),
+        (None, None) => None,
+    };
+    let claude_config_dir = env_path("CLAUDE_CONFIG_DIR");
     let sources = Sources {
         home: home.clone(),
-        claude_config_dir: env_path("CLAUDE_CONFIG_DIR"),
+        claude_config_dir: claude_config_dir.clone(),
         town: town.clone(),
         flag_dirs: cli.account_dirs.clone(),
         env_dirs: std::env::var_os("SEANCE_ACCOUNT_DIRS").filter(|v: &OsString| !v.is_empty()),
@@ -136,6 +153,11 @@ pub fn resolve(cli: &Cli) -> Result<Config> {
         }
     };
     let width = terminal_width(stdout_tty);
+    let claude_json = crate::talk::trust::claude_json_for(
+        &accounts[0].config_dir,
+        claude_config_dir.is_some(),
+        home.as_deref(),
+    );
     let lower = |s: &Option<String>| s.as_ref().map(|v| v.to_lowercase());
     let filters = Filters {
         role: lower(&cli.role),
@@ -160,6 +182,7 @@ pub fn resolve(cli: &Cli) -> Result<Config> {
         json: cli.json,
         warnings,
         verbose: cli.verbose,
+        claude_json,
     })
 }
 

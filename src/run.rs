@@ -12,6 +12,8 @@ use crate::config::{self, Config};
 use crate::discover::resolve;
 use crate::discover::{self, ScanOptions};
 use crate::talk::{self, TalkPlan};
+use crate::util::sanitize;
+use crate::util::say::{self, Kind, Verbosity};
 
 /// Runs seance with the process's arguments and returns the exit code: 0 success,
 /// 1 runtime error (printed once as `seance: <error>`), 2 usage error (from clap), or
@@ -26,10 +28,18 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    say::set_verbosity(if cli.quiet {
+        Verbosity::Quiet
+    } else if cli.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    });
     match run(&cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("seance: {e:#}");
+            // Once, sanitised line by line: error contexts carry paths from files.
+            say::error(&format!("{e:#}"));
             1
         }
     }
@@ -94,9 +104,9 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
         cache_file: None,
         exact_id: discover::is_uuid(prefix).then_some(prefix),
     });
-    if cfg.verbose {
-        let _ = catalog.warnings.report(true, &mut std::io::stderr());
-    }
+    say::with_stderr(Kind::Detail, |err| {
+        let _ = catalog.warnings.report(true, err);
+    });
     let session = resolve::resolve(&catalog.sessions, prefix, &cfg.looked())?;
     let transcript = session.transcript.as_ref().with_context(|| {
         let known = if session.index_file.is_some() {
@@ -112,13 +122,7 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
     // Link to the file itself, not to another link, so the link stays valid for as long
     // as the transcript does.
     let source = std::fs::canonicalize(transcript)
-        .with_context(|| format!("resolving {}", transcript.display()))?;
-    eprintln!(
-        "seance: session {} from account {} ({})",
-        session.session_id,
-        session.account.as_deref().unwrap_or("?"),
-        crate::util::sanitize::for_terminal(session.title.as_deref().unwrap_or("untitled"))
-    );
+        .with_context(|| format!("resolving {}", sanitize::path(transcript)))?;
     let plan = TalkPlan {
         session_id: session.session_id.clone(),
         source_transcript: Some(source),
@@ -131,6 +135,11 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
         passthrough: cli.claude_args.clone(),
         state_dir: cfg.state_dir.clone(),
         known_config_dirs: cfg.accounts.iter().map(|a| a.config_dir.clone()).collect(),
+        title: session.title.clone(),
+        owner_account: session.account.clone(),
+        current_account: cfg.current_account().name.clone(),
+        claude_json: cfg.claude_json.clone(),
+        ephemeral: cli.ephemeral,
     };
     talk::talk(&plan)
 }

@@ -670,3 +670,216 @@ fn harness_mock_api_round_trip() {
     assert_eq!(bodies.len(), 2);
     assert!(bodies[0].contains("CANARY-10"));
 }
+
+// ---- Issue 11 §2-3, issue 12 item 9, issue 17: what a talk says, with the real CLI. ----
+
+/// The real claude's version as `(major, minor, patch)`, from `claude --version`
+/// (`2.1.332 (Claude Code)`).
+fn claude_version(world: &World) -> (u32, u32, u32) {
+    let out = Command::new(&world.claude)
+        .arg("--version")
+        .output()
+        .expect("run claude --version");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut parts = text
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .split('.')
+        .map(|p| {
+            p.parse::<u32>()
+                .unwrap_or_else(|_| panic!("version {text:?}"))
+        });
+    let mut next = || parts.next().unwrap_or_else(|| panic!("version {text:?}"));
+    (next(), next(), next())
+}
+
+/// The fork id seance reported in `text` (`... went on as <id> in account <name>`),
+/// whitespace ignored (a terminal may drop it).
+fn reported_fork(text: &str, account: &str) -> String {
+    let flat = support::pty::squash(text);
+    let after = flat
+        .split("theconversationwentonas")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no fork reported in:\n{text}"));
+    let id: String = after.chars().take(36).collect();
+    assert!(
+        after[36..].starts_with(&format!("inaccount{account}")),
+        "the fork is reported with its account: {after}"
+    );
+    id
+}
+
+/// Issue 11 §3: a one-shot talk names its fork; the fork's transcript holds the
+/// predecessor's conversation; the command seance gives resumes it; stdout stays the
+/// answer alone. Issue 12 item 9: a prompt starting with `-` reaches claude as a prompt.
+#[test]
+fn real_fork_id_reported_and_resumable() {
+    let Some((world, alpha, beta)) = two_accounts("real_fork_id_reported_and_resumable") else {
+        return;
+    };
+    let project = world.workdir("beta-fork-id");
+    let made = world.make_session(&beta, &project, "The lamp is lit. CANARY-71");
+    let alpha_before = alpha.transcripts();
+    let elsewhere = world.workdir("elsewhere");
+    let mut cmd = world.seance_cmd(&alpha, &[&beta], &elsewhere);
+    cmd.args([
+        "--talk",
+        &made.id[..8],
+        "--prompt=-v: which lamp? CANARY-72",
+    ]);
+    let done = world.run(&mut cmd);
+    done.assert_success("seance --talk -p");
+    assert_eq!(
+        done.stdout, "MARKERS: CANARY-71 CANARY-72\n",
+        "stdout is the answer alone, to a prompt that starts with -v"
+    );
+    let fork = assert_one_fork(&alpha, &alpha_before, &project, &["CANARY-71", "CANARY-72"]);
+    let id = reported_fork(&done.stderr, "alpha");
+    assert_eq!(
+        fork.file_stem().and_then(|s| s.to_str()),
+        Some(id.as_str()),
+        "seance names the fork claude wrote:\n{}",
+        done.stderr
+    );
+    let resume = format!(
+        "resume it: cd {} && claude --resume {id}",
+        project.display()
+    );
+    assert!(done.stderr.contains(&resume), "{}", done.stderr);
+    assert_eq!(done.stderr.lines().count(), 3, "{}", done.stderr);
+    assert_no_links(&alpha);
+
+    // The command works as said: claude alone, in that directory, resumes the fork.
+    let mut again = world.claude_cmd(&alpha, &project);
+    again.args(["-p", "--resume", &id, "Still lit? CANARY-73"]);
+    let answer = world.run(&mut again);
+    answer.assert_success("claude --resume <fork>");
+    assert_eq!(answer.stdout, "MARKERS: CANARY-71 CANARY-72 CANARY-73\n");
+}
+
+/// Issue 11 §3: `--ephemeral` answers with the predecessor's context and saves nothing.
+#[test]
+fn real_ephemeral_saves_no_transcript() {
+    let Some((world, alpha, beta)) = two_accounts("real_ephemeral_saves_no_transcript") else {
+        return;
+    };
+    let project = world.workdir("beta-ephemeral");
+    let made = world.make_session(&beta, &project, "Whisper this. CANARY-74");
+    let alpha_before = snapshot(&alpha.dir);
+    let beta_before = snapshot(&beta.dir);
+    let mut cmd = world.seance_cmd(&alpha, &[&beta], &project);
+    cmd.args([
+        "--talk",
+        &made.id,
+        "-p",
+        "Repeat it. CANARY-75",
+        "--ephemeral",
+    ]);
+    let done = world.run(&mut cmd);
+    done.assert_success("seance --talk -p --ephemeral");
+    assert_eq!(done.stdout, "MARKERS: CANARY-74 CANARY-75\n");
+    assert!(
+        done.stderr.contains("nothing was kept (--ephemeral)"),
+        "{}",
+        done.stderr
+    );
+    assert!(alpha.transcripts().is_empty(), "no transcript in alpha");
+    let after = snapshot(&alpha.dir);
+    let new: Vec<_> = after
+        .keys()
+        .filter(|p| !alpha_before.contains_key(*p) && p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    assert!(new.is_empty(), "alpha gained transcripts: {new:?}");
+    assert_same_tree(&beta_before, &snapshot(&beta.dir), "beta's config dir");
+}
+
+/// Issue 11 §2: an interactive talk into a directory the current account has not
+/// trusted says so before claude asks. Answering No: claude ends without starting
+/// (on 2.1.332 No is the highlighted answer, on 2.1.197 Yes is, so No is chosen by its
+/// number there), and seance explains it with the remedy, exiting with claude's status.
+/// Answering Yes: claude starts, and seance reports the fork it went on in.
+#[test]
+fn real_trust_notice_before_and_explanation_after() {
+    let Some((world, alpha, beta)) = two_accounts("real_trust_notice_before_and_explanation_after")
+    else {
+        return;
+    };
+    let newer = claude_version(&world) >= (2, 1, 332);
+    let project = world.workdir("beta-untrusted");
+    let made = world.make_session(&beta, &project, "Knock first. CANARY-76");
+    let talk = || {
+        let mut cmd = world.seance_cmd(&alpha, &[&beta], &project);
+        cmd.args(["--talk", &made.id]);
+        let mut pty = Pty::spawn(cmd);
+        pty.expect(
+            &format!(
+                "seance: claude will ask whether you trust {}",
+                project.display()
+            ),
+            SCREEN,
+        );
+        pty.expect("run seance again with --here", SCREEN);
+        pty.expect("Is this a project you created or one you trust?", SCREEN);
+        // The highlighted answer, per version.
+        let highlighted = if newer {
+            "❯ No, exit"
+        } else {
+            "❯ 1. Yes, I trust this folder"
+        };
+        pty.expect(highlighted, SCREEN);
+        pty.settle(Duration::from_millis(500));
+        pty
+    };
+
+    let mut pty = talk();
+    pty.send_line(if newer { "" } else { "2" });
+    if newer {
+        pty.expect(
+            "Claude Code didn't start because this folder isn't trusted",
+            SCREEN,
+        );
+    }
+    pty.expect(
+        &format!(
+            "seance: claude did not start: this account does not trust {}",
+            project.display()
+        ),
+        SCREEN,
+    );
+    pty.expect(
+        "seance: run seance again and answer Yes, or add --here",
+        SCREEN,
+    );
+    assert_eq!(pty.wait(SCREEN), Ended::Code(1), "claude's status");
+    assert!(
+        new_files(&alpha, &[]).is_empty(),
+        "a refused claude wrote nothing"
+    );
+    assert_no_links(&alpha);
+
+    let before = alpha.transcripts();
+    let mut pty = talk();
+    // Down (ESC [ B) then Enter on 2.1.332; Enter alone on 2.1.197.
+    pty.send_line(if newer { "\x1b[B" } else { "" });
+    // The input box's hint line ("? for shortcuts" or, after this dialog on 2.1.332,
+    // "auto mode on"); both end in "for agents".
+    pty.expect("for agents", SCREEN);
+    pty.settle(Duration::from_millis(500));
+    pty.send_line("Came in. CANARY-77");
+    pty.expect("MARKERS: CANARY-76 CANARY-77", SCREEN);
+    pty.settle(Duration::from_millis(500));
+    pty.send_line("/exit");
+    pty.expect("claude --resume", SCREEN);
+    pty.expect("seance: resume it:", SCREEN);
+    assert_eq!(pty.wait(SCREEN), Ended::Code(0));
+    let fork = assert_one_fork(&alpha, &before, &project, &["CANARY-76", "CANARY-77"]);
+    let id = reported_fork(&pty.text(), "alpha");
+    assert_eq!(fork.file_stem().and_then(|s| s.to_str()), Some(id.as_str()));
+    assert!(
+        support::pty::squash(&pty.text()).contains(&format!("claude--resume{id}")),
+        "claude's own goodbye names the same fork"
+    );
+    assert!(!pty.text().contains("claude did not start"));
+    assert_no_links(&alpha);
+}

@@ -18,6 +18,18 @@ fn child_entry() {
     talk_support::child_entry();
 }
 
+/// The fork id seance passed to claude (`--session-id <id>`): a new v4 UUID.
+fn fork_id_arg(run: &[(String, String)]) -> String {
+    let args = values(run, "ARG");
+    let at = args
+        .iter()
+        .position(|a| *a == "--session-id")
+        .unwrap_or_else(|| panic!("no --session-id in {args:?}"));
+    let id = args[at + 1].to_owned();
+    assert!(seance::discover::is_uuid(&id) && &id[14..15] == "4", "{id}");
+    id
+}
+
 fn link_in(w: &World, dir: &std::path::Path) -> std::path::PathBuf {
     w.target_folder(dir).join(format!("{ID}.jsonl"))
 }
@@ -37,16 +49,20 @@ fn one_shot_links_runs_claude_and_undoes_everything() {
     let runs = w.runs();
     assert_eq!(runs.len(), 1);
     let r = &runs[0];
+    let fork = fork_id_arg(r);
     assert_eq!(
         values(r, "ARG"),
         [
             "--fork-session",
             "--resume",
             ID,
-            "-p",
-            "where is the canary?",
+            "--session-id",
+            &fork,
             "--model",
-            "x y"
+            "x y",
+            "-p",
+            "--",
+            "where is the canary?",
         ]
     );
     assert_eq!(values(r, "CWD"), [w.proj.to_str().unwrap()]);
@@ -77,10 +93,13 @@ fn one_shot_links_runs_claude_and_undoes_everything() {
     assert!(stdout.contains("ANSWER-FROM-CLAUDE\n"), "{stdout}");
     assert!(!stdout.contains("seance"), "{stdout}");
     assert!(
-        stderr.contains("running in the session's own directory"),
+        stderr.contains(&format!(
+            "seance: talking to 46621448 \"Lantern notes\" (account acct-a) in {}\n",
+            w.proj.display()
+        )),
         "{stderr}"
     );
-    assert!(stderr.contains("linked"), "{stderr}");
+    assert!(stderr.contains("seance: linked"), "{stderr}");
 
     // Undone: no link, no folder, no ledger record; the predecessor untouched.
     assert!(w.target_jsonl().is_empty());
@@ -99,7 +118,7 @@ fn here_runs_in_the_current_directory() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("current directory") && stderr.contains("--here"),
+        stderr.contains(&format!("in {} (--here)\n", w.cur.display())),
         "{stderr}"
     );
     let r = &w.runs()[0];
@@ -617,27 +636,28 @@ fn bin_prefix_one_shot_prints_only_claudes_answer() {
         "stdout is claude's alone"
     );
     let r = &w.runs()[0];
+    let fork = fork_id_arg(r);
     assert_eq!(
         values(r, "ARG"),
         [
             "--fork-session",
             "--resume",
             ID,
-            "-p",
-            "where?",
+            "--session-id",
+            &fork,
             "--model",
             "opus",
             "-p",
-            "not ours"
+            "not ours",
+            "-p",
+            "--",
+            "where?"
         ]
     );
     assert_eq!(values(r, "CWD"), [w.proj.to_str().unwrap()]);
     assert_eq!(values(r, "CLAUDECODE"), ["<unset>"]);
     assert_eq!(values(r, "LINK").len(), 1);
-    assert!(
-        stderr.contains("running in the session's own directory"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("seance: talking to 46621448"), "{stderr}");
     assert!(w.target_jsonl().is_empty());
     assert_eq!(w.ledger_len(), 0);
     assert_eq!(w.predecessor_snapshot(), before);
@@ -805,10 +825,7 @@ fn bin_interactive_on_a_terminal_ctrl_c_reaches_claude_once() {
         [format!("{} {} 0", libc::SIGINT, libc::SI_KERNEL)],
         "{screen}"
     );
-    assert!(
-        screen.contains("running in the session's own directory"),
-        "{screen}"
-    );
+    assert!(screen.contains("seance: talking to 46621448"), "{screen}");
     assert!(w.target_jsonl().is_empty());
     assert_eq!(w.ledger_len(), 0);
 }

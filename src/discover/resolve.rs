@@ -32,10 +32,11 @@ pub enum ResolveError {
 fn list(c: &[(String, Option<String>, Option<String>)]) -> String {
     c.iter()
         .map(|(id, acct, title)| {
+            use crate::util::sanitize::for_terminal;
             format!(
                 "  {id}  {}  {}",
-                acct.as_deref().unwrap_or("-"),
-                crate::util::sanitize::for_terminal(title.as_deref().unwrap_or(""))
+                for_terminal(acct.as_deref().unwrap_or("-")),
+                for_terminal(title.as_deref().unwrap_or(""))
             )
         })
         .collect::<Vec<_>>()

@@ -64,6 +64,7 @@ pub enum ActionKind {
 }
 
 impl std::fmt::Display for Action {
+    /// `<what>: <path> (<detail>)`, sanitised for a terminal.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let what = match self.kind {
             ActionKind::RemovedLink => "link",
@@ -75,9 +76,12 @@ impl std::fmt::Display for Action {
             ActionKind::RemovedTemp => "temp file",
             ActionKind::LeftAlone => "left alone",
         };
-        write!(f, "{what}: {}", self.path.display())?;
+        // Paths found on disk (a dangling link's target) may hold anything: one line,
+        // no escapes.
+        let shown = |t: &str| crate::util::sanitize::for_terminal(t).into_owned();
+        write!(f, "{what}: {}", shown(&self.path.to_string_lossy()))?;
         if !self.detail.is_empty() {
-            write!(f, " ({})", self.detail)?;
+            write!(f, " ({})", shown(&self.detail))?;
         }
         Ok(())
     }
@@ -338,6 +342,12 @@ impl LinkGuard {
         &self.state
     }
 
+    /// The index file this seance added the session to, if it patched one.
+    pub fn patched_index(&self) -> Option<&Path> {
+        let rec = self.shadow.as_ref()?;
+        rec.index.as_ref().map(|p| p.path.as_path())
+    }
+
     /// The setup steps, under the ledger lock. Each step is recorded in the ledger
     /// before it touches the filesystem, so a crash at any point is reaped.
     fn setup(&mut self, txn: &mut LedgerTxn, req: &LinkRequest<'_>) -> Result<LinkState> {
@@ -379,11 +389,11 @@ impl LinkGuard {
             // Never undo under a live claude. If the resolver picked another copy of
             // the same session this time, the shared link still resumes that id.
             if rec.source != req.source {
-                eprintln!(
-                    "seance: note: {} already links to {} for another seance; sharing it",
-                    self.link.display(),
-                    rec.source.display()
-                );
+                crate::util::say::detail(&format!(
+                    "note: {} already links to {} for another seance; sharing it",
+                    crate::util::sanitize::path(&self.link),
+                    crate::util::sanitize::path(&rec.source)
+                ));
             }
             rec.owners.push(self.owner());
             txn.save()?;
@@ -508,7 +518,9 @@ impl LinkGuard {
     ) -> Result<()> {
         let entry = req.source_entry.and_then(|e| {
             index_patch::entry_for_link(e, &self.link)
-                .map_err(|err| eprintln!("seance: warning: not patching the index: {err:#}"))
+                .map_err(|err| {
+                    crate::util::say::warn(&format!("not patching the index: {err:#}"));
+                })
                 .ok()
         });
         let Some(entry) = entry else {
@@ -588,7 +600,7 @@ impl LinkGuard {
                 (Some(rec), LinkState::Made | LinkState::Pending)
                     if e.downcast_ref::<crate::link::lock::LockTimeout>().is_none() =>
                 {
-                    eprintln!("seance: warning: {e:#}; undoing from memory");
+                    crate::util::say::warn(&format!("{e:#}; undoing from memory"));
                     undo_record(rec, false)
                 }
                 _ => Err(e),
@@ -602,10 +614,10 @@ impl Drop for LinkGuard {
         if self.armed {
             self.armed = false;
             if let Err(e) = self.leave() {
-                eprintln!(
-                    "seance: could not undo the link {}: {e:#} (`seance --reap` will retry)",
-                    self.link.display()
-                );
+                crate::util::say::error(&format!(
+                    "could not undo the link {}: {e:#} (`seance --reap` will retry)",
+                    crate::util::sanitize::path(&self.link)
+                ));
             }
         }
     }

@@ -209,10 +209,10 @@ pub fn apply(
             AddPlan::Write(bytes) => bytes,
             AddPlan::AlreadyPresent => return Ok(None),
             AddPlan::Unusable(reason) => {
-                eprintln!(
-                    "seance: warning: not patching {}: {reason}",
-                    index_path.display()
-                );
+                crate::util::say::warn(&format!(
+                    "not patching {}: {reason}",
+                    crate::util::sanitize::path(index_path)
+                ));
                 return Ok(None);
             }
         };
@@ -255,10 +255,10 @@ pub fn undo(patch: &IndexPatch, timeout: Duration) -> Result<UndoOutcome> {
         match plan_undo(current.as_deref(), patch) {
             UndoPlan::Nothing => Ok(UndoOutcome::Nothing),
             UndoPlan::Unusable(reason) => {
-                eprintln!(
-                    "seance: warning: leaving {} alone: {reason}",
-                    patch.path.display()
-                );
+                crate::util::say::warn(&format!(
+                    "leaving {} alone: {reason}",
+                    crate::util::sanitize::path(&patch.path)
+                ));
                 Ok(UndoOutcome::LeftUnusable)
             }
             UndoPlan::Delete => {

@@ -19,6 +19,9 @@ pub const INDEX_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 /// because a ledger holder may itself be waiting for an index lock.
 pub const LEDGER_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A wait for a lock at least this long is said with `-v`.
+const SAY_WAIT: Duration = Duration::from_millis(100);
+
 /// Pause between two attempts to take a busy lock.
 const POLL: Duration = Duration::from_millis(10);
 
@@ -63,7 +66,17 @@ pub fn with_lock<T>(
     let start = Instant::now();
     let _guard = loop {
         match lock.try_write() {
-            Ok(guard) => break guard,
+            Ok(guard) => {
+                let waited = start.elapsed();
+                if waited >= SAY_WAIT {
+                    crate::util::say::detail(&format!(
+                        "waited {:.1} s for the lock {}",
+                        waited.as_secs_f64(),
+                        crate::util::sanitize::path(lock_path)
+                    ));
+                }
+                break guard;
+            }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
                 let waited = start.elapsed();
                 if waited >= timeout {

@@ -95,10 +95,10 @@ pub fn reap(current_config_dir: &Path, state_dir: &Path, dry_run: bool) -> Resul
                 }
                 Err(e) => {
                     // Keep it for next time; the others can still be reaped.
-                    eprintln!(
-                        "seance: warning: could not reap {}: {e:#}",
-                        rec.link.display()
-                    );
+                    crate::util::say::warn(&format!(
+                        "could not reap {}: {e:#}",
+                        crate::util::sanitize::path(&rec.link)
+                    ));
                     kept.push(rec);
                 }
             }

@@ -7,6 +7,7 @@ use chrono::Utc;
 
 use crate::config::{Config, Filters, account_matches};
 use crate::discover::{self, ScanOptions, Session};
+use crate::util::say::{self, Kind};
 pub mod json;
 pub mod table;
 
@@ -66,8 +67,13 @@ pub fn run(cfg: &Config) -> Result<i32> {
             .iter()
             .any(|acct| account_matches(Some(&acct.name), Some(&acct.config_dir), a));
         if !known {
-            let names: Vec<&str> = cfg.accounts.iter().map(|a| a.name.as_str()).collect();
-            anyhow::bail!("no account named '{a}' (known: {})", names.join(", "));
+            use crate::util::sanitize::for_terminal;
+            let names: Vec<_> = cfg.accounts.iter().map(|a| for_terminal(&a.name)).collect();
+            anyhow::bail!(
+                "no account named '{}' (known: {})",
+                for_terminal(a),
+                names.join(", ")
+            );
         }
     }
     let catalog = discover::scan(ScanOptions {
@@ -77,15 +83,16 @@ pub fn run(cfg: &Config) -> Result<i32> {
         cache_file: cfg.cache_file.as_deref(),
         exact_id: None,
     });
-    if let Some(e) = catalog.cache_error.as_ref().filter(|_| cfg.verbose) {
-        eprintln!("seance: note: {e}");
+    if let Some(e) = &catalog.cache_error {
+        say::detail(&format!("note: {e}"));
     }
     let (rows, total) = select(&catalog.sessions, &cfg.filters);
 
     let result = print(cfg, &rows, total, catalog.sessions.len());
-    let mut err = io::stderr().lock();
-    let _ = cfg.warnings.report(cfg.verbose, &mut err);
-    let _ = catalog.warnings.report(cfg.verbose, &mut err);
+    say::with_stderr(Kind::Notice, |err| {
+        let _ = cfg.warnings.report(cfg.verbose, err);
+        let _ = catalog.warnings.report(cfg.verbose, err);
+    });
     // The process ends right after this: freeing tens of thousands of sessions one by
     // one would only delay the exit (about 5% of a warm listing).
     drop(rows);

@@ -26,21 +26,7 @@ pub struct TableStyle {
     pub now: DateTime<Utc>,
 }
 
-/// `/home/u/x` → `~/x` when `home` is `/home/u`.
-pub fn tilde(path: &str, home: Option<&Path>) -> String {
-    if let Some(h) = home
-        .and_then(|h| h.to_str())
-        .filter(|h| !h.is_empty() && *h != "/")
-    {
-        if path == h {
-            return "~".to_owned();
-        }
-        if let Some(rest) = path.strip_prefix(h).filter(|r| r.starts_with('/')) {
-            return format!("~{rest}");
-        }
-    }
-    path.to_owned()
-}
+pub use crate::util::sanitize::tilde;
 
 struct Column {
     header: &'static str,

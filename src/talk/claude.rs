@@ -1,5 +1,6 @@
 //! The claude child: finding the binary, building its command line, reading its status.
 
+use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -68,18 +69,32 @@ pub fn exit_code(status: ExitStatus) -> i32 {
     }
 }
 
-/// The claude command line: `--fork-session --resume <id>`, `-p` if given, the
-/// passthrough arguments, run in `run_dir`, without [`STRIPPED_ENV`], and bound to die
-/// with seance.
-pub(super) fn claude_command(plan: &TalkPlan, claude: &Path, run_dir: &Path) -> Command {
+/// The claude command line: `--fork-session --resume <id>`, `--session-id <fork_id>`
+/// when seance names the fork, `--no-session-persistence` for `--ephemeral`, the
+/// passthrough arguments, then `-p -- <prompt>` in one-shot mode (the prompt is claude's
+/// positional argument: after a lone `--` one starting with `-` is not read as an
+/// option); run in `run_dir`, without [`STRIPPED_ENV`], and bound to die with seance.
+pub(super) fn claude_command(
+    plan: &TalkPlan,
+    claude: &Path,
+    run_dir: &Path,
+    fork_id: Option<&str>,
+) -> Command {
     let mut cmd = Command::new(claude);
     cmd.arg("--fork-session")
         .arg("--resume")
         .arg(&plan.session_id);
-    if let Some(prompt) = &plan.prompt {
-        cmd.arg("-p").arg(prompt);
+    if let Some(id) = fork_id {
+        cmd.arg("--session-id").arg(id);
     }
-    cmd.args(&plan.passthrough).current_dir(run_dir);
+    if plan.ephemeral {
+        cmd.arg("--no-session-persistence");
+    }
+    cmd.args(&plan.passthrough);
+    if let Some(prompt) = &plan.prompt {
+        cmd.arg("-p").arg("--").arg(prompt);
+    }
+    cmd.current_dir(run_dir);
     for var in STRIPPED_ENV {
         cmd.env_remove(var);
     }
@@ -104,10 +119,66 @@ pub(super) fn claude_command(plan: &TalkPlan, claude: &Path, run_dir: &Path) -> 
     cmd
 }
 
+/// The `--session-id` the user passed after `--` (`--session-id X` or
+/// `--session-id=X`), if any: it names the fork, so seance passes none of its own.
+pub(super) fn user_session_id(passthrough: &[OsString]) -> Option<String> {
+    let mut args = passthrough.iter();
+    while let Some(arg) = args.next() {
+        let arg = arg.to_string_lossy();
+        if arg == "--session-id" {
+            return Some(args.next()?.to_string_lossy().into_owned());
+        }
+        if let Some(id) = arg.strip_prefix("--session-id=") {
+            return Some(id.to_owned());
+        }
+    }
+    None
+}
+
+/// A new random (version 4) UUID for the fork, in the lowercase hyphenated form Claude
+/// Code uses for session ids.
+///
+/// Errors: the operating system's random source failed.
+pub(super) fn new_session_id() -> Result<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("getting random bytes: {e}"))?;
+    b[6] = (b[6] & 0x0f) | 0x40; // version 4
+    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn fork_ids() {
+        let a = new_session_id().unwrap();
+        assert!(crate::discover::is_uuid(&a), "{a}");
+        assert_eq!(&a[14..15], "4");
+        assert!("89ab".contains(&a[19..20]), "{a}");
+        assert_ne!(a, new_session_id().unwrap());
+        let args = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(user_session_id(&args(&["--model", "x"])), None);
+        assert_eq!(
+            user_session_id(&args(&["--model", "x", "--session-id", "u1"])).as_deref(),
+            Some("u1")
+        );
+        assert_eq!(
+            user_session_id(&args(&["--session-id=u2"])).as_deref(),
+            Some("u2")
+        );
+        assert_eq!(user_session_id(&args(&["--session-id"])), None);
+    }
 
     #[test]
     fn exit_codes() {

@@ -1,6 +1,8 @@
-//! Small helpers used by several parts: atomic file writes, terminal sanitising, times.
+//! Small helpers used by several parts: atomic file writes, bounded reads, terminal
+//! sanitising, seance's stderr lines, times.
 
 pub mod atomic;
 pub mod fsread;
 pub mod sanitize;
+pub mod say;
 pub mod timefmt;

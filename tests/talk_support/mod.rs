@@ -232,6 +232,9 @@ exit {exit}
             passthrough: vec!["--model".into(), "x y".into()],
             state_dir: self.state.clone(),
             known_config_dirs: vec![self.a.clone(), self.b.clone()],
+            title: Some("Lantern notes".into()),
+            claude_json: None,
+            ephemeral: false,
         }
     }
 
@@ -343,6 +346,12 @@ pub struct PlanSpec {
     pub passthrough: Vec<String>,
     pub state_dir: PathBuf,
     pub known_config_dirs: Vec<PathBuf>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub claude_json: Option<PathBuf>,
+    #[serde(default)]
+    pub ephemeral: bool,
 }
 
 impl PlanSpec {
@@ -359,6 +368,11 @@ impl PlanSpec {
             passthrough: self.passthrough.iter().map(Into::into).collect(),
             state_dir: self.state_dir.clone(),
             known_config_dirs: self.known_config_dirs.clone(),
+            title: self.title.clone(),
+            owner_account: Some("acct-a".into()),
+            current_account: "acct-b".into(),
+            claude_json: self.claude_json.clone(),
+            ephemeral: self.ephemeral,
         }
     }
 }
@@ -371,6 +385,8 @@ pub fn child_entry() {
         return;
     };
     let spec: PlanSpec = serde_json::from_slice(&fs::read(plan_file).unwrap()).unwrap();
+    // These tests look at the mechanics: say all of it, as -v does.
+    seance::util::say::set_verbosity(seance::util::say::Verbosity::Verbose);
     let code = match seance::talk::talk(&spec.to_plan()) {
         Ok(code) => code,
         Err(e) => {
