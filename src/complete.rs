@@ -104,9 +104,9 @@ fn tab_config() -> Option<Config> {
     config::resolve(&cli).ok()
 }
 
-/// Candidates for `--talk`: ids of sessions with a transcript that start with `current`
-/// (case-insensitive), newest activity first, at most [`MAX_IDS`], each described by its
-/// title, account and last activity.
+/// Candidates for `--talk`: ids (UUIDs: nothing else can be talked to by id) of sessions
+/// with a transcript that start with `current` (case-insensitive), newest activity first,
+/// at most [`MAX_IDS`], each described by its title, account and last activity.
 pub fn talk_ids(current: &OsStr) -> Vec<CompletionCandidate> {
     let Some(typed) = current.to_str().map(str::to_ascii_lowercase) else {
         return Vec::new();
@@ -124,7 +124,12 @@ pub fn talk_ids(current: &OsStr) -> Vec<CompletionCandidate> {
                 .last
                 .map(|t| crate::util::timefmt::age(&t, now))
                 .unwrap_or_default();
-            let help = shorten(&format!("{} ({}, {when})", for_terminal(title), s.account));
+            let help = format!(
+                "{} ({}, {when})",
+                for_terminal(title),
+                for_terminal(&s.account)
+            );
+            let help = shorten(&help);
             CompletionCandidate::new(s.id).help(Some(help.into()))
         })
         .collect()
@@ -158,7 +163,9 @@ fn from_cache(cfg: &Config, typed: &str) -> Option<Vec<IdCandidate>> {
         .iter()
         .filter_map(|row| {
             let (dir, file) = row.path.rsplit_once('/')?;
-            let id = file.strip_suffix(".jsonl")?;
+            let id = file
+                .strip_suffix(".jsonl")
+                .filter(|id| discover::is_uuid(id))?;
             if !id.get(..typed.len())?.eq_ignore_ascii_case(typed) {
                 return None;
             }
@@ -203,7 +210,7 @@ fn from_scan(cfg: &Config, typed: &str) -> Vec<IdCandidate> {
     let mut found: Vec<IdCandidate> = catalog
         .sessions
         .into_iter()
-        .filter(|s| s.transcript.is_some())
+        .filter(|s| s.transcript.is_some() && discover::is_uuid(&s.session_id))
         .filter(|s| {
             s.session_id
                 .get(..typed.len())
@@ -238,7 +245,7 @@ pub fn account_names(current: &OsStr) -> Vec<CompletionCandidate> {
     };
     cfg.accounts
         .iter()
-        .filter(|a| a.name.to_lowercase().starts_with(&typed))
+        .filter(|a| a.name.to_lowercase().starts_with(&typed) && is_plain(&a.name))
         .map(|a| {
             let mark = if a.current { ", current" } else { "" };
             let help = format!("{}{mark}", a.config_dir.display());
@@ -277,7 +284,7 @@ fn actors(current: &OsStr, key: impl Fn(&str) -> Option<String>) -> Vec<Completi
         let Some(k) = start.actor.as_deref().and_then(&key) else {
             continue;
         };
-        if k.is_empty() || !k.to_lowercase().starts_with(&typed) {
+        if k.is_empty() || !is_plain(&k) || !k.to_lowercase().starts_with(&typed) {
             continue;
         }
         let entry = seen.entry(k).or_default();
@@ -294,9 +301,17 @@ fn actors(current: &OsStr, key: impl Fn(&str) -> Option<String>) -> Vec<Completi
                 .map(|t| format!(", last {}", crate::util::timefmt::age(&t, now)))
                 .unwrap_or_default();
             let help = format!("{n} session{s}{when}");
-            CompletionCandidate::new(for_terminal(&k).into_owned()).help(Some(help.into()))
+            CompletionCandidate::new(k).help(Some(help.into()))
         })
         .collect()
+}
+
+/// True for a value that can go onto the command line as it is: nothing in it that
+/// [`for_terminal`] would have to neutralise. A value that is not (an account or actor
+/// name read from a file, holding control characters) is not offered at all: offered
+/// neutralised, it would no longer match.
+fn is_plain(s: &str) -> bool {
+    matches!(for_terminal(s), std::borrow::Cow::Borrowed(_))
 }
 
 /// `s` cut to [`MAX_HELP_CHARS`] characters, with `…` when cut.
@@ -320,6 +335,13 @@ mod tests {
         let cut = shorten(&long);
         assert_eq!(cut.chars().count(), MAX_HELP_CHARS);
         assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn only_plain_values_are_offered() {
+        assert!(is_plain("gastown/crew/joe"));
+        assert!(!is_plain("evil\u{1b}]0;title\u{7}"));
+        assert!(!is_plain("two\nlines"));
     }
 
     #[test]

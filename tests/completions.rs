@@ -95,6 +95,15 @@ fn warm_cache(sb: &Sandbox, other: &Path) {
 fn talk_offers_ids_newest_first_with_title_and_account() {
     let sb = Sandbox::new();
     let other = three_sessions(&sb);
+    // Newest of all, but not a UUID: --talk could not take it, so it is not offered.
+    let odd = "0d0d-not-a-uuid";
+    let odd_convo = convo(
+        "/w/d",
+        "2026-11-07T10:00:00Z",
+        "2026-11-08T10:00:00Z",
+        "Odd one",
+    );
+    transcript(&sb.current, "-w-d", odd, odd_convo);
     warm_cache(&sb, &other);
     let offered = tab(&sb, Some(&other), &["--talk", ""]);
     assert_eq!(values(&offered), [NEW, MID, OLD]);
