@@ -170,7 +170,7 @@ fn talk_without_a_cache_scans_once_and_writes_it() {
 }
 
 #[test]
-fn bash_script_completes_ids_through_the_real_shell() {
+fn bash_script_completes_ids_when_bash_calls_it() {
     let sb = Sandbox::new();
     let other = three_sessions(&sb);
     warm_cache(&sb, &other);
