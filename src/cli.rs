@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
+
+use crate::complete;
 
 const AFTER_HELP: &str = "\
 Accounts are found in $CLAUDE_CONFIG_DIR (else ~/.claude), a Gas Town town's
@@ -44,7 +47,8 @@ pub enum ColorChoice {
 pub struct Cli {
     /// Talk to this session (full id or unique prefix): link it into the current
     /// account and run `claude --fork-session --resume <id>`, then undo the link.
-    #[arg(short = 't', long, value_name = "ID", help_heading = "Talk")]
+    #[arg(short = 't', long, value_name = "ID", help_heading = "Talk",
+          add = ArgValueCompleter::new(complete::talk_ids))]
     pub talk: Option<String>,
 
     /// Ask one question and print only the answer (claude -p); needs --talk.
@@ -97,15 +101,18 @@ pub struct Cli {
     pub recent: usize,
 
     /// Only sessions whose Gas Town actor contains TEXT (case-insensitive).
-    #[arg(long, value_name = "TEXT", help_heading = "List")]
+    #[arg(long, value_name = "TEXT", help_heading = "List",
+          add = ArgValueCompleter::new(complete::role_actors))]
     pub role: Option<String>,
 
     /// Only sessions whose Gas Town actor (rig/...) contains TEXT (case-insensitive).
-    #[arg(long, value_name = "TEXT", help_heading = "List")]
+    #[arg(long, value_name = "TEXT", help_heading = "List",
+          add = ArgValueCompleter::new(complete::rig_names))]
     pub rig: Option<String>,
 
     /// Only sessions of the account named NAME (handle or directory name).
-    #[arg(long, value_name = "NAME", help_heading = "List")]
+    #[arg(long, value_name = "NAME", help_heading = "List",
+          add = ArgValueCompleter::new(complete::account_names))]
     pub account: Option<String>,
 
     /// Only sessions whose working directory contains TEXT.
@@ -161,6 +168,14 @@ pub struct Cli {
     /// Say nothing on stderr but errors.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
+
+    /// Print a completion script for SHELL (flags, session ids, accounts, actors).
+    #[arg(long, value_enum, value_name = "SHELL", help_heading = "Setup")]
+    pub completions: Option<complete::Shell>,
+
+    /// Print the manual page (roff).
+    #[arg(long, help_heading = "Setup")]
+    pub man: bool,
 }
 
 impl Cli {

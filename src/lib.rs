@@ -9,10 +9,12 @@
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 pub mod cli;
+pub mod complete;
 pub mod config;
 pub mod discover;
 pub mod link;
 pub mod list;
+pub mod manpage;
 pub mod platform;
 pub mod run;
 pub mod search;

@@ -19,6 +19,7 @@ use crate::util::say::{self, Kind, Verbosity};
 /// 1 runtime error (printed once as `seance: <error>`), 2 usage error (from clap), or
 /// claude's status for a talk.
 pub fn main() -> i32 {
+    crate::complete::complete_from_env();
     let cli = match Cli::try_parse().and_then(Cli::validate) {
         Ok(c) => c,
         Err(e) => {
@@ -45,6 +46,9 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: &Cli) -> Result<i32> {
+    if let Some(code) = setup(cli)? {
+        return Ok(code);
+    }
     // A hostile id is turned away before any file is read.
     let prefix = cli.talk.as_deref().map(resolve::normalize).transpose()?;
     let cfg = config::resolve(cli)?;
@@ -54,6 +58,24 @@ fn run(cli: &Cli) -> Result<i32> {
     match prefix {
         Some(p) => talk_to(cli, &cfg, &p),
         None => crate::list::run(&cfg),
+    }
+}
+
+/// `--completions` and `--man` print their text and end the run (`Some(0)`); else `None`.
+fn setup(cli: &Cli) -> Result<Option<i32>> {
+    let mut out = std::io::stdout().lock();
+    let written = if let Some(shell) = cli.completions {
+        crate::complete::write_script(shell, &mut out)
+    } else if cli.man {
+        crate::manpage::write(&mut out)
+    } else {
+        return Ok(None);
+    };
+    match written.and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to stdout"))
+        }
+        _ => Ok(Some(0)),
     }
 }
 

@@ -141,6 +141,61 @@ impl Cache {
     }
 }
 
+/// One cache row as stored, its strings borrowed from the file's bytes: a reader that
+/// needs a few fields of every row (shell completion) gets them without building the
+/// owned [`Cache`]. Decoded field by field in [`TranscriptMeta`]'s order (postcard is not
+/// self-describing), so the two must change together; a test pins that.
+#[derive(Debug, Deserialize)]
+pub struct RowView<'a> {
+    /// The transcript's path as found in its project folder.
+    pub path: &'a str,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, ns since the Unix epoch.
+    pub mtime_ns: u64,
+    /// The metadata.
+    pub meta: MetaView<'a>,
+}
+
+/// [`TranscriptMeta`] borrowed: the same fields in the same order, times as milliseconds
+/// since the Unix epoch (what `ts_milliseconds_option` writes).
+#[derive(Debug, Deserialize)]
+pub struct MetaView<'a> {
+    /// [`TranscriptMeta::cwd`].
+    pub cwd: Option<&'a str>,
+    /// [`TranscriptMeta::git_branch`].
+    pub git_branch: Option<&'a str>,
+    /// [`TranscriptMeta::first_timestamp`], ms since the Unix epoch.
+    pub first_timestamp_ms: Option<i64>,
+    /// [`TranscriptMeta::last_timestamp`], ms since the Unix epoch.
+    pub last_timestamp_ms: Option<i64>,
+    /// [`TranscriptMeta::first_prompt`].
+    pub first_prompt: Option<&'a str>,
+    /// [`TranscriptMeta::title`].
+    pub title: Option<&'a str>,
+    /// [`TranscriptMeta::title_kind`].
+    pub title_kind: Option<crate::discover::transcript::TitleKind>,
+    /// [`TranscriptMeta::forked_from`].
+    pub forked_from: Option<&'a str>,
+    /// [`TranscriptMeta::first_prompt_uuid`].
+    pub first_prompt_uuid: Option<&'a str>,
+    /// [`TranscriptMeta::corrupt`].
+    pub corrupt: bool,
+}
+
+/// The rows of a cache file's bytes (as read from disk) borrowed from them, or `None`
+/// for bytes that [`Cache::load`] would not trust either (bad magic or checksum,
+/// undecodable, another version).
+pub fn views(bytes: &[u8]) -> Option<Vec<RowView<'_>>> {
+    let rest = bytes.strip_prefix(MAGIC)?;
+    let (crc, body) = rest.split_first_chunk::<4>()?;
+    if u32::from_le_bytes(*crc) != crc32fast::hash(body) {
+        return None;
+    }
+    let (version, rows): (u32, Vec<RowView>) = postcard::from_bytes(body).ok()?;
+    (version == VERSION).then_some(rows)
+}
+
 fn mtime_ns(mtime: Option<SystemTime>) -> u64 {
     mtime
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -231,6 +286,56 @@ mod tests {
         let mut c = Cache::load(&file);
         let t6 = t5 + Duration::from_nanos(1);
         assert_eq!(c.take(&k.path, 10, Some(t6)), None, "mtime differs");
+    }
+
+    #[test]
+    fn views_read_what_save_wrote() {
+        use crate::discover::transcript::TitleKind;
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join(CACHE_FILE);
+        let ts = |ms| chrono::DateTime::from_timestamp_millis(ms);
+        // Every field named, none defaulted: a field added to TranscriptMeta stops this
+        // compiling until MetaView (decoded in the same order) has it too.
+        let full = TranscriptMeta {
+            cwd: Some("/w/é".into()),
+            git_branch: Some("main".into()),
+            first_timestamp: ts(1_700_000_000_123),
+            last_timestamp: ts(1_700_000_999_456),
+            first_prompt: Some("first".into()),
+            title: Some("Title".into()),
+            title_kind: Some(TitleKind::Ai),
+            forked_from: Some("parent".into()),
+            first_prompt_uuid: Some("uuid".into()),
+            corrupt: true,
+        };
+        let empty = TranscriptMeta::default();
+        let k1 = CacheKey::new(Path::new("/p/f/a.jsonl"), 7, None);
+        let k2 = CacheKey::new(Path::new("/p/f/b.jsonl"), 8, None);
+        save(&file, [(k1, &full), (k2, &empty)].into_iter()).unwrap();
+        let bytes = fs::read(&file).unwrap();
+        let mut rows = views(&bytes).unwrap();
+        rows.sort_by_key(|r| r.path);
+        assert_eq!(rows.len(), 2);
+        let (a, b) = (&rows[0].meta, &rows[1].meta);
+        assert_eq!((rows[0].path, rows[0].size), ("/p/f/a.jsonl", 7));
+        assert_eq!((a.cwd, a.git_branch), (Some("/w/é"), Some("main")));
+        assert_eq!(a.first_timestamp_ms, Some(1_700_000_000_123));
+        assert_eq!(a.last_timestamp_ms, Some(1_700_000_999_456));
+        assert_eq!((a.first_prompt, a.title), (Some("first"), Some("Title")));
+        assert_eq!(a.title_kind, Some(TitleKind::Ai));
+        assert_eq!(
+            (a.forked_from, a.first_prompt_uuid),
+            (Some("parent"), Some("uuid"))
+        );
+        assert!(a.corrupt);
+        assert_eq!((rows[1].path, rows[1].size), ("/p/f/b.jsonl", 8));
+        assert_eq!(
+            (b.title, b.last_timestamp_ms, b.corrupt),
+            (None, None, false)
+        );
+        let mut bad = bytes.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert!(views(&bad).is_none(), "a bad checksum is not trusted");
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! words `CANARY-<digits>` found anywhere in the request body, in ascending numeric order.
 //! A resumed conversation carries its earlier prompts in the request, so a marker planted
 //! in a predecessor's prompt comes back only if the predecessor was really loaded.
+//!
+//! A test can also script the model ([`MockApi::script`]): for the requests its script
+//! picks, the mock answers with a tool call (a `tool_use` block) instead, so the real
+//! CLI runs a tool, such as Bash running seance, and sends the result back.
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -33,11 +37,32 @@ impl Recorded {
     }
 }
 
+/// What a scripted answer says instead of the markers text.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// A text answer.
+    Text(String),
+    /// One tool call: the tool's name and its input object (stop reason `tool_use`).
+    ToolUse {
+        /// The tool, e.g. `Bash`.
+        name: String,
+        /// The tool's input, e.g. `{"command": "seance --last -p hi"}`.
+        input: serde_json::Value,
+    },
+}
+
+/// Decides the answer to a Messages request from its parsed body: `Some` replaces the
+/// markers answer, `None` keeps it.
+pub type Script = dyn Fn(&serde_json::Value) -> Option<Reply> + Send + Sync;
+
+type ScriptSlot = Arc<Mutex<Option<Arc<Script>>>>;
+
 /// A running mock server on `127.0.0.1:<OS-assigned port>`; stops when dropped.
 pub struct MockApi {
     server: Arc<Server>,
     port: u16,
     log: Arc<Mutex<Vec<Recorded>>>,
+    script: ScriptSlot,
     worker: Option<JoinHandle<()>>,
 }
 
@@ -53,20 +78,31 @@ impl MockApi {
             .expect("mock API listens on an IP socket")
             .port();
         let log = Arc::new(Mutex::new(Vec::new()));
+        let script: ScriptSlot = Arc::new(Mutex::new(None));
         let worker = {
             let server = Arc::clone(&server);
             let log = Arc::clone(&log);
+            let script = Arc::clone(&script);
             std::thread::Builder::new()
                 .name(format!("mock-api-{port}"))
-                .spawn(move || serve(&server, &log))
+                .spawn(move || serve(&server, &log, &script))
                 .expect("spawn mock API thread")
         };
         MockApi {
             server,
             port,
             log,
+            script,
             worker: Some(worker),
         }
+    }
+
+    /// From now on, answers each Messages request as `script` says (see [`Script`]).
+    pub fn script(
+        &self,
+        script: impl Fn(&serde_json::Value) -> Option<Reply> + Send + Sync + 'static,
+    ) {
+        *self.script.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(script));
     }
 
     /// The base URL to give claude as `ANTHROPIC_BASE_URL`, e.g. `http://127.0.0.1:40123`.
@@ -103,7 +139,7 @@ impl Drop for MockApi {
     }
 }
 
-fn serve(server: &Server, log: &Mutex<Vec<Recorded>>) {
+fn serve(server: &Server, log: &Mutex<Vec<Recorded>>, script: &Mutex<Option<Arc<Script>>>) {
     for mut request in server.incoming_requests() {
         let mut raw = Vec::new();
         let _ = request.as_reader().read_to_end(&mut raw);
@@ -121,10 +157,18 @@ fn serve(server: &Server, log: &Mutex<Vec<Recorded>>) {
             Response::from_string(text).with_header(header("Content-Type", "application/json"))
         };
         let response = if recorded.is_messages() {
-            let answer = answer_for(&recorded.body);
-            recorded.answer = Some(answer.clone());
             let parsed: serde_json::Value =
                 serde_json::from_str(&recorded.body).unwrap_or(serde_json::Value::Null);
+            let scripted = script
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .and_then(|f| f(&parsed));
+            let reply = scripted.unwrap_or_else(|| Reply::Text(answer_for(&recorded.body)));
+            recorded.answer = Some(match &reply {
+                Reply::Text(t) => t.clone(),
+                Reply::ToolUse { name, input } => format!("TOOL_USE {name} {input}"),
+            });
             let model = parsed
                 .get("model")
                 .and_then(|m| m.as_str())
@@ -132,11 +176,11 @@ fn serve(server: &Server, log: &Mutex<Vec<Recorded>>) {
                 .to_string();
             let streaming = parsed.get("stream").and_then(|s| s.as_bool()) == Some(true);
             if streaming {
-                Response::from_string(sse_answer(&model, &answer))
+                Response::from_string(sse_answer(&model, &reply))
                     .with_header(header("Content-Type", "text/event-stream"))
                     .with_header(header("Cache-Control", "no-cache"))
             } else {
-                json(message_json(&model, &answer).to_string())
+                json(message_json(&model, &reply).to_string())
             }
         } else if recorded.url.contains("count_tokens") {
             json(r#"{"input_tokens":1}"#.to_string())
@@ -198,20 +242,53 @@ pub fn markers_in(text: &str) -> Vec<String> {
     numbers.into_iter().map(|n| format!("CANARY-{n}")).collect()
 }
 
-fn message_json(model: &str, answer: &str) -> serde_json::Value {
+/// The content block and stop reason of `reply`.
+fn block_and_stop(reply: &Reply) -> (serde_json::Value, &'static str) {
+    match reply {
+        Reply::Text(text) => (
+            serde_json::json!({"type": "text", "text": text}),
+            "end_turn",
+        ),
+        Reply::ToolUse { name, input } => (
+            serde_json::json!({"type": "tool_use", "id": "toolu_mock_1", "name": name,
+                "input": input}),
+            "tool_use",
+        ),
+    }
+}
+
+fn message_json(model: &str, reply: &Reply) -> serde_json::Value {
+    let (block, stop) = block_and_stop(reply);
     serde_json::json!({
         "id": "msg_mock",
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [{"type": "text", "text": answer}],
-        "stop_reason": "end_turn",
+        "content": [block],
+        "stop_reason": stop,
         "stop_sequence": null,
         "usage": {"input_tokens": 1, "output_tokens": 1}
     })
 }
 
-fn sse_answer(model: &str, answer: &str) -> String {
+fn sse_answer(model: &str, reply: &Reply) -> String {
+    let (block, stop) = block_and_stop(reply);
+    // The block opens empty and its content arrives as one delta, as the real API streams.
+    let (start, delta) = match reply {
+        Reply::Text(text) => (
+            serde_json::json!({"type": "text", "text": ""}),
+            serde_json::json!({"type": "text_delta", "text": text}),
+        ),
+        Reply::ToolUse { input, .. } => {
+            let mut start = block.clone();
+            start["input"] = serde_json::json!({});
+            let partial = input.to_string();
+            (
+                start,
+                serde_json::json!({"type": "input_json_delta", "partial_json": partial}),
+            )
+        }
+    };
     let events = [
         (
             "message_start",
@@ -223,12 +300,11 @@ fn sse_answer(model: &str, answer: &str) -> String {
         (
             "content_block_start",
             serde_json::json!({"type": "content_block_start", "index": 0,
-                "content_block": {"type": "text", "text": ""}}),
+                "content_block": start}),
         ),
         (
             "content_block_delta",
-            serde_json::json!({"type": "content_block_delta", "index": 0,
-                "delta": {"type": "text_delta", "text": answer}}),
+            serde_json::json!({"type": "content_block_delta", "index": 0, "delta": delta}),
         ),
         (
             "content_block_stop",
@@ -237,7 +313,7 @@ fn sse_answer(model: &str, answer: &str) -> String {
         (
             "message_delta",
             serde_json::json!({"type": "message_delta",
-                "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+                "delta": {"stop_reason": stop, "stop_sequence": null},
                 "usage": {"output_tokens": 1}}),
         ),
         ("message_stop", serde_json::json!({"type": "message_stop"})),
