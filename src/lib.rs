@@ -13,6 +13,7 @@ pub mod config;
 pub mod discover;
 pub mod link;
 pub mod list;
+pub mod platform;
 pub mod run;
 pub mod talk;
 pub mod util;

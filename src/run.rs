@@ -97,6 +97,9 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
         session.account.as_deref().unwrap_or("?"),
         crate::util::sanitize::for_terminal(session.title.as_deref().unwrap_or("untitled"))
     );
+    if let Some(live) = &session.live {
+        eprintln!("{}", still_running(live));
+    }
     let plan = TalkPlan {
         session_id: session.session_id.clone(),
         source_transcript: Some(source),
@@ -111,6 +114,20 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
         known_config_dirs: cfg.accounts.iter().map(|a| a.config_dir.clone()).collect(),
     };
     talk::talk(&plan)
+}
+
+/// The notice that the session is open in a running claude: talking to it is safe, the
+/// talk forks it and leaves the running one as it is.
+fn still_running(live: &discover::Live) -> String {
+    let status = live
+        .status
+        .as_deref()
+        .map(|s| format!(", {}", crate::util::sanitize::for_terminal(s)))
+        .unwrap_or_default();
+    format!(
+        "seance: that session is still running (claude pid {}{status}); this talk forks it and leaves it running",
+        live.pid
+    )
 }
 
 /// The session's index entry when it comes from the index beside its transcript: an

@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::discover::transcript::TranscriptMeta;
 
-/// Bumped whenever [`TranscriptMeta`] or the way it is computed changes.
-const VERSION: u32 = 2;
+/// Bumped whenever [`TranscriptMeta`] or the way it is computed changes (3: bookkeeping
+/// time, fork chains, title sidecars, `"HEAD"` as no branch).
+const VERSION: u32 = 3;
 
 /// File name inside the cache directory.
 pub const CACHE_FILE: &str = "transcripts.bin";
@@ -137,7 +138,8 @@ impl Cache {
     }
 }
 
-fn mtime_ns(mtime: Option<SystemTime>) -> u64 {
+/// `mtime` in nanoseconds since the Unix epoch; 0 when unknown or before 1970.
+pub fn mtime_ns(mtime: Option<SystemTime>) -> u64 {
     mtime
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
