@@ -305,10 +305,10 @@ mod tests {
                 .and_then(|r| r.at_ms)
                 .and_then(DateTime::from_timestamp_millis),
             bookkeeping_at: Some(ts(book)),
-            chain: Some(Chain {
+            chain: Some(Box::new(Chain {
                 records,
                 prompts: prompts.iter().map(|(i, t)| (*i, (*t).to_owned())).collect(),
-            }),
+            })),
             ..Default::default()
         }
     }

@@ -437,7 +437,8 @@ fn refresh_sidecars(found: &[Found], metas: &mut [MetaRead]) -> usize {
         {
             continue;
         }
-        meta.sidecar = sidecar::path_for(&f.path, &f.id).map(|p| sidecar::read(&p, size, mtime));
+        meta.sidecar =
+            sidecar::path_for(&f.path, &f.id).map(|p| Box::new(sidecar::read(&p, size, mtime)));
         read += 1;
     }
     read
@@ -473,7 +474,7 @@ fn fill_chains(groups: &[Vec<usize>], found: &[Found], metas: &mut [MetaRead]) -
     let n = read.len();
     for (i, chain) in read {
         if let Ok(m) = &mut metas[i].0 {
-            m.chain = Some(chain);
+            m.chain = Some(Box::new(chain));
         }
     }
     n

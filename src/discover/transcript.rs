@@ -86,9 +86,9 @@ pub struct TranscriptMeta {
     pub corrupt: bool,
     /// The conversation's record chain, read in full only for sessions that share their
     /// first prompt with another (forks and their parents); see [`super::forks`].
-    pub chain: Option<super::forks::Chain>,
+    pub chain: Option<Box<super::forks::Chain>>,
     /// The `custom-title.json` sidecar as last read; see [`super::sidecar`].
-    pub sidecar: Option<super::sidecar::SidecarTitle>,
+    pub sidecar: Option<Box<super::sidecar::SidecarTitle>>,
 }
 
 /// Reads the metadata of the transcript at `path`, whose size is `size` bytes. Reads at
