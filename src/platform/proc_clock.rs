@@ -8,7 +8,9 @@ use std::time::SystemTime;
 /// On Linux that is field 22 of `/proc/<pid>/stat`, clock ticks after boot; boot is taken
 /// as now on `CLOCK_REALTIME` minus now on `CLOCK_BOOTTIME` (the clock `/proc` counts
 /// on), so the answer is exact to a tick (10 ms) plus any wall-clock step since the
-/// process started. Elsewhere, and for a start time of 0 (unknown), `None`.
+/// process started. On macOS the platform layer's process start times are microseconds
+/// after the Unix epoch (`proc_pidinfo`), taken as they are. Elsewhere, and for a start
+/// time of 0 (unknown), `None`.
 pub fn started_at(start_time: u64) -> Option<SystemTime> {
     if start_time == 0 {
         return None;
@@ -48,7 +50,16 @@ mod imp {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(target_os = "macos")]
+mod imp {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    pub fn started_at(micros: u64) -> Option<SystemTime> {
+        UNIX_EPOCH.checked_add(Duration::from_micros(micros))
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 mod imp {
     use std::time::SystemTime;
 
