@@ -98,7 +98,7 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
         crate::util::sanitize::for_terminal(session.title.as_deref().unwrap_or("untitled"))
     );
     if let Some(live) = &session.live {
-        eprintln!("{}", still_running(live));
+        eprintln!("seance: {}", still_running(live));
     }
     let plan = TalkPlan {
         session_id: session.session_id.clone(),
@@ -116,8 +116,8 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
     talk::talk(&plan)
 }
 
-/// The notice that the session is open in a running claude: talking to it is safe, the
-/// talk forks it and leaves the running one as it is.
+/// The notice (without the `seance: ` prefix) that the session is open in a running
+/// claude: talking to it is safe, the talk forks it and leaves the running one as it is.
 fn still_running(live: &discover::Live) -> String {
     let status = live
         .status
@@ -125,7 +125,7 @@ fn still_running(live: &discover::Live) -> String {
         .map(|s| format!(", {}", crate::util::sanitize::for_terminal(s)))
         .unwrap_or_default();
     format!(
-        "seance: that session is still running (claude pid {}{status}); this talk forks it and leaves it running",
+        "that session is still running (claude pid {}{status}); this talk forks it and leaves it running",
         live.pid
     )
 }

@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::discover::transcript::TranscriptMeta;
 
-/// Bumped whenever [`TranscriptMeta`] or the way it is computed changes (3: bookkeeping
-/// time, fork chains, title sidecars, `"HEAD"` as no branch).
-const VERSION: u32 = 3;
+/// Bumped whenever [`TranscriptMeta`] or the way it is computed changes (4: bookkeeping
+/// time, fork chains, title sidecars, `"HEAD"` as no branch; 3 is taken on main by title
+/// records read from the head).
+const VERSION: u32 = 4;
 
 /// File name inside the cache directory.
 pub const CACHE_FILE: &str = "transcripts.bin";
