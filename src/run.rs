@@ -125,7 +125,7 @@ fn still_running(live: &discover::Live) -> String {
         .map(|s| format!(", {}", crate::util::sanitize::for_terminal(s)))
         .unwrap_or_default();
     format!(
-        "that session is still running (claude pid {}{status}); this talk forks it and leaves it running",
+        "the session is still running (claude pid {}{status}); the talk forks it, it runs on",
         live.pid
     )
 }
