@@ -1061,33 +1061,38 @@ fn a_fork_keeps_the_title_its_records_carry() {
 }
 
 #[test]
-fn title_sidecar_wins_and_a_bad_one_is_a_warning() {
+fn title_sidecar_ranks_below_rename_records_and_a_bad_one_is_a_warning() {
     let sb = Sandbox::new();
-    let path = fixture_transcript(&sb.current, "-s", TITLED, "titled.jsonl");
-    fixture_transcript(&sb.current, "-s", AI, "ai-titled.jsonl");
-    let dir = path.parent().unwrap().join(TITLED);
-    fs::create_dir_all(dir.join("subagents")).unwrap();
-    let sidecar = dir.join("custom-title.json");
-    fs::write(
-        &sidecar,
-        r#"{"customTitle":"Picked in the picker","by":"user","at":"2026-03-01T11:00:00Z"}"#,
-    )
-    .unwrap();
+    let path = fixture_transcript(&sb.current, "-s", AI, "ai-titled.jsonl");
+    fixture_transcript(&sb.current, "-s", TITLED, "titled.jsonl");
+    fixture_transcript(&sb.current, "-s", PLAIN, "plain.jsonl");
+    let sidecar_of = |id: &str| path.parent().unwrap().join(id).join("custom-title.json");
+    for id in [AI, TITLED] {
+        fs::create_dir_all(sidecar_of(id).parent().unwrap().join("subagents")).unwrap();
+        fs::write(
+            sidecar_of(id),
+            r#"{"customTitle":"Picked in the picker","by":"user","at":"2026-03-01T11:00:00Z"}"#,
+        )
+        .unwrap();
+    }
     // A folder named like a session, without a transcript, has nothing to say.
     fs::create_dir_all(path.parent().unwrap().join(UNTITLED)).unwrap();
     let rows = sb.json(&[]);
-    assert_eq!(row(&rows, TITLED)["title"], "Picked in the picker");
-    assert_eq!(row(&rows, AI)["title"], "Docs (AI)");
+    // Over an AI title; under a `custom-title` record (as 2.1.332's picker ranks them).
+    assert_eq!(row(&rows, AI)["title"], "Picked in the picker");
+    assert_eq!(row(&rows, TITLED)["title"], "My parser rename");
+    assert_eq!(row(&rows, PLAIN)["title"], "where is the config loaded");
+    let sidecar = sidecar_of(AI);
     // Changed: seen through the cache (the sidecar's own size and mtime).
     fs::write(&sidecar, r#"{"customTitle":"Renamed again","by":"user"}"#).unwrap();
     set_mtime(&sidecar, 1_900_000_000);
-    assert_eq!(row(&sb.json(&[]), TITLED)["title"], "Renamed again");
+    assert_eq!(row(&sb.json(&[]), AI)["title"], "Renamed again");
     // Bad JSON: one warning, the records' title.
     fs::write(&sidecar, "{\"customTitle\": ").unwrap();
     let (code, out, err) = sb.run(&["--json"]);
     assert_eq!(code, 0);
     let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
-    assert_eq!(row(&rows, TITLED)["title"], "My parser rename");
+    assert_eq!(row(&rows, AI)["title"], "Docs (AI)");
     assert!(err.contains("malformed title files ignored: 1"), "{err}");
     // A FIFO is refused without blocking; gone is gone.
     fs::remove_file(&sidecar).unwrap();
@@ -1097,9 +1102,9 @@ fn title_sidecar_wins_and_a_bad_one_is_a_warning() {
     let (code, out, _) = sb.run(&["--json", "--no-cache"]);
     assert_eq!(code, 0);
     let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
-    assert_eq!(row(&rows, TITLED)["title"], "My parser rename");
+    assert_eq!(row(&rows, AI)["title"], "Docs (AI)");
     fs::remove_file(&sidecar).unwrap();
-    assert_eq!(row(&sb.json(&[]), TITLED)["title"], "My parser rename");
+    assert_eq!(row(&sb.json(&[]), AI)["title"], "Docs (AI)");
 }
 
 /// Milliseconds since the Unix epoch, now.

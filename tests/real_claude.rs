@@ -901,9 +901,10 @@ fn picker_screen(
     screen
 }
 
-/// Issue 11 §5: a rename made in claude's picker (Ctrl+R) is the title seance shows,
-/// and when the transcript's records later say otherwise, seance shows what the picker
-/// shows: on 2.1.332 the `custom-title.json` sidecar, where 2.1.197 has none.
+/// Issue 11 §5: a rename made in claude's picker (Ctrl+R) is the title seance shows, and
+/// when the transcript's records change under it, seance shows what claude's own picker
+/// shows: with the rename records gone, the `custom-title.json` sidecar (2.1.332; 2.1.197
+/// writes none and shows the AI title); with a later rename record, that record.
 #[test]
 fn real_picker_rename_and_title_sidecar() {
     let Some((world, alpha, _beta)) = two_accounts("real_picker_rename_and_title_sidecar") else {
@@ -940,34 +941,59 @@ fn real_picker_rename_and_title_sidecar() {
     let rows = listed(&world, &alpha, &[], &elsewhere);
     assert_eq!(row_of(&rows, &id)["title"], "PickerName81");
 
-    // Records that say otherwise (as an older claude's /rename would write them).
+    let sidecar = transcript.with_extension("").join("custom-title.json");
+    // Which name the picker shows now; seance must show the same.
+    let agree = |names: &[&str]| -> String {
+        let screen = picker_screen(&world, &alpha, &dir, |_| {});
+        let shown: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| screen.contains(n))
+            .collect();
+        assert_eq!(
+            shown.len(),
+            1,
+            "the picker shows one of {names:?}: {screen}"
+        );
+        let rows = listed(&world, &alpha, &[], &elsewhere);
+        assert_eq!(
+            row_of(&rows, &id)["title"],
+            shown[0],
+            "seance shows what the picker shows"
+        );
+        shown[0].to_owned()
+    };
+
+    // The rename records gone (as beyond the picker's windows), an AI title instead.
+    let text = std::fs::read_to_string(&transcript).expect("read transcript");
+    let mut kept: String = text
+        .lines()
+        .filter(|l| {
+            !l.contains(r#""type":"custom-title""#) && !l.contains(r#""type":"agent-name""#)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    kept.push_str(&format!(
+        "{{\"type\":\"ai-title\",\"aiTitle\":\"AiName83\",\"sessionId\":\"{id}\"}}\n"
+    ));
+    std::fs::write(&transcript, kept).expect("rewrite transcript");
+    let shown = agree(&["PickerName81", "AiName83"]);
+    assert_eq!(
+        shown == "PickerName81",
+        sidecar.is_file(),
+        "the sidecar ({}) is shown exactly when there is one",
+        sidecar.display()
+    );
+
+    // A later rename record (as an older claude's /rename writes it) beats the sidecar.
     let mut text = std::fs::read_to_string(&transcript).expect("read transcript");
     text.push_str(&format!(
         "{{\"type\":\"custom-title\",\"customTitle\":\"RecordName82\",\"sessionId\":\"{id}\"}}\n"
     ));
     std::fs::write(&transcript, text).expect("append a title record");
-    let screen = picker_screen(&world, &alpha, &dir, |_| {});
-    let shown: Vec<&str> = ["PickerName81", "RecordName82"]
-        .into_iter()
-        .filter(|n| screen.contains(n))
-        .collect();
     assert_eq!(
-        shown.len(),
-        1,
-        "the picker shows one of the names: {screen}"
-    );
-    let sidecar = transcript.with_extension("").join("custom-title.json");
-    assert_eq!(
-        sidecar.is_file(),
-        shown[0] == "PickerName81",
-        "the picker prefers the sidecar exactly when there is one ({})",
-        sidecar.display()
-    );
-    let rows = listed(&world, &alpha, &[], &elsewhere);
-    assert_eq!(
-        row_of(&rows, &id)["title"],
-        shown[0],
-        "seance shows what the picker shows"
+        agree(&["PickerName81", "RecordName82", "AiName83"]),
+        "RecordName82"
     );
 }
 

@@ -68,8 +68,9 @@ pub struct Session {
     pub transcript: Option<PathBuf>,
     /// True for an index entry whose transcript is gone.
     pub transcript_missing: bool,
-    /// The title sidecar's custom title, else custom title, AI title, summary
-    /// (transcript, then index), then first prompt.
+    /// The last `custom-title` record's title, else the title sidecar's, else AI title,
+    /// summary (transcript, then index), then first prompt: the order Claude Code's
+    /// picker follows (checked on 2.1.332).
     pub title: Option<String>,
     /// The first real user prompt; for a fork, the first one asked in the fork (not the
     /// copied one).
@@ -885,7 +886,10 @@ fn session_from_transcript(
         }
         s.first_prompt = fork.first_prompt;
     }
-    if let Some(title) = meta.sidecar.and_then(|c| c.title) {
+    // The sidecar ranks with renames, below a `custom-title` record (see [`sidecar`]).
+    if s.title_kind != Some(TitleKind::Custom)
+        && let Some(title) = meta.sidecar.and_then(|c| c.title)
+    {
         s.title = Some(title);
         s.title_kind = Some(TitleKind::Custom);
     }

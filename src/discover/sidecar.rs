@@ -1,9 +1,13 @@
 //! The title sidecar: `<project-folder>/<session-id>/custom-title.json`.
 //!
 //! Claude Code 2.1.332 keeps a rename made in its session picker (Ctrl+R) there, as
-//! `{"customTitle":"…","by":"user","at":"<RFC 3339>"}`, and `/rename` rewrites it once it
-//! exists; its picker shows that title even when the transcript's `custom-title` records
-//! say otherwise, so it wins over them here too. 2.1.197 writes no sidecar (checked).
+//! `{"customTitle":"…","by":"user","at":"<RFC 3339>"}`, beside the `custom-title` record
+//! it appends as before, and `/rename` rewrites it once it exists. 2.1.197 writes none.
+//! What 2.1.332's picker shows, checked by editing both by hand: the last `custom-title`
+//! record when the transcript has one (even when the sidecar is newer, or names something
+//! else), else the sidecar's title (over `ai-title`, `summary` and prompts). A transcript
+//! whose rename records are gone, or were never seen in its windows, is thus still shown
+//! by its sidecar. seance ranks it the same way.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
