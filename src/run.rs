@@ -123,6 +123,9 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
     // as the transcript does.
     let source = std::fs::canonicalize(transcript)
         .with_context(|| format!("resolving {}", sanitize::path(transcript)))?;
+    if let Some(live) = &session.live {
+        say::emit(Kind::Notice, &[still_running(live)]);
+    }
     let plan = TalkPlan {
         session_id: session.session_id.clone(),
         source_transcript: Some(source),
@@ -142,6 +145,20 @@ fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
         ephemeral: cli.ephemeral,
     };
     talk::talk(&plan)
+}
+
+/// The notice (without the `seance: ` prefix) that the session is open in a running
+/// claude: talking to it is safe, the talk forks it and leaves the running one as it is.
+fn still_running(live: &discover::Live) -> String {
+    let status = live
+        .status
+        .as_deref()
+        .map(|s| format!(", {}", crate::util::sanitize::for_terminal(s)))
+        .unwrap_or_default();
+    format!(
+        "the session is still running (claude pid {}{status}); the talk forks it, it runs on",
+        live.pid
+    )
 }
 
 /// The session's index entry when it comes from the index beside its transcript: an

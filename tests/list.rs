@@ -971,3 +971,257 @@ fn equal_start_times_are_ordered_by_id_and_the_first_event_wins() {
     assert_eq!(e["actor"], "rig/crew/first");
     assert_eq!(e["started_at"], "2026-02-01T00:00:00.000Z");
 }
+
+// ---- Issue 11 (§4, §5): forks, title sidecars, "HEAD" branches, live sessions ----
+
+/// A record of a conversation as Claude Code writes it: `uuid`, `timestamp`, `sessionId`.
+fn record(kind: &str, sid: &str, uuid: &str, ts: &str, text: &str, branch: &str) -> String {
+    serde_json::json!({"type": kind, "uuid": uuid, "sessionId": sid, "timestamp": ts,
+        "cwd": "/w/fork", "gitBranch": branch, "message": {"role": kind, "content": text}})
+    .to_string()
+}
+
+/// A `-p` transcript: its queue-operation line (written by the session's own claude, at
+/// `made`), records copied from a parent (`copied`, re-stamped with `sid`), then its own.
+fn p_session(
+    sid: &str,
+    made: &str,
+    copied: &[(&str, &str, &str, &str)],
+    own: &[(&str, &str, &str, &str)],
+) -> String {
+    let mut lines = vec![
+        serde_json::json!({"type":"queue-operation","operation":"enqueue","timestamp":made,"sessionId":sid}).to_string(),
+    ];
+    for (kind, uuid, ts, text) in copied.iter().chain(own) {
+        lines.push(record(kind, sid, uuid, ts, text, "HEAD"));
+    }
+    lines.join("\n") + "\n"
+}
+
+const P_ID: &str = "0a000001-0000-4000-8000-000000000001";
+const F1_ID: &str = "0b000002-0000-4000-8000-000000000002";
+const F2_ID: &str = "0c000003-0000-4000-8000-000000000003";
+const G_ID: &str = "0d000004-0000-4000-8000-000000000004";
+
+fn u(n: u32) -> String {
+    format!("{n:08x}-1111-4111-8111-111111111111")
+}
+
+/// P (asked at 10:00, went on at 10:20), F1 forked from P at 10:10, F2 from P at 10:30
+/// (after P went on), G from F1 at 10:40. Written youngest first, so the files' birth
+/// times say the opposite of the truth: only what the transcripts say can order them.
+fn fork_family(sb: &Sandbox) {
+    let (u1, u2, u3, u4, u5, u6, u7, u8) = (u(1), u(2), u(3), u(4), u(5), u(6), u(7), u(8));
+    let p_first = [
+        (
+            "user",
+            u1.as_str(),
+            "2026-04-01T10:00:00.000Z",
+            "root question",
+        ),
+        (
+            "assistant",
+            u2.as_str(),
+            "2026-04-01T10:00:01.000Z",
+            "root answer",
+        ),
+    ];
+    let p_later = [
+        ("user", u5.as_str(), "2026-04-01T10:20:00.000Z", "P goes on"),
+        ("assistant", u6.as_str(), "2026-04-01T10:20:01.000Z", "ok"),
+    ];
+    let f1_own = [
+        ("user", u3.as_str(), "2026-04-01T10:10:00.000Z", "F1 asks"),
+        ("assistant", u4.as_str(), "2026-04-01T10:10:01.000Z", "ok"),
+    ];
+    let both: Vec<_> = p_first.iter().chain(&p_later).copied().collect();
+    let f1_all: Vec<_> = p_first.iter().chain(&f1_own).copied().collect();
+    let g_own = [("user", u7.as_str(), "2026-04-01T10:40:00.000Z", "G asks")];
+    let f2_own = [("user", u8.as_str(), "2026-04-01T10:30:00.000Z", "F2 asks")];
+    let folder = "-w-fork";
+    transcript(
+        &sb.current,
+        folder,
+        G_ID,
+        p_session(G_ID, "2026-04-01T10:39:59.000Z", &f1_all, &g_own),
+    );
+    transcript(
+        &sb.current,
+        folder,
+        F2_ID,
+        p_session(F2_ID, "2026-04-01T10:29:59.000Z", &both, &f2_own),
+    );
+    transcript(
+        &sb.current,
+        folder,
+        F1_ID,
+        p_session(F1_ID, "2026-04-01T10:09:59.000Z", &p_first, &f1_own),
+    );
+    transcript(
+        &sb.current,
+        folder,
+        P_ID,
+        p_session(P_ID, "2026-04-01T09:59:59.000Z", &[], &both),
+    );
+}
+
+#[test]
+fn forks_name_their_nearest_parent_start_when_made_and_keep_their_own_prompt() {
+    let sb = Sandbox::new();
+    fork_family(&sb);
+    // Twice: the second listing comes from the cache.
+    for _ in 0..2 {
+        let rows = sb.json(&[]);
+        let typed: Vec<Row> = serde_json::from_value(Value::Array(rows.clone())).expect("schema");
+        assert_eq!(typed.len(), 4);
+        let p = row(&rows, P_ID);
+        assert_eq!(p["forked_from"], Value::Null, "{p:#}");
+        assert_eq!(p["started_at"], "2026-04-01T09:59:59.000Z");
+        assert_eq!(p["first_prompt"], "root question");
+        for (id, parent, made, asked) in [
+            (F1_ID, P_ID, "2026-04-01T10:10:00.000Z", "F1 asks"),
+            (F2_ID, P_ID, "2026-04-01T10:30:00.000Z", "F2 asks"),
+            (G_ID, F1_ID, "2026-04-01T10:40:00.000Z", "G asks"),
+        ] {
+            let r = row(&rows, id);
+            assert_eq!(r["forked_from"], parent, "{r:#}");
+            assert_eq!(
+                r["started_at"], made,
+                "a fork starts when it was made: {r:#}"
+            );
+            assert_eq!(r["first_prompt"], asked, "{r:#}");
+            assert_eq!(r["title"], asked, "untitled: shown by its own first prompt");
+            // Outside git Claude Code writes "HEAD": no branch.
+            assert_eq!(r["git_branch"], Value::Null, "{r:#}");
+        }
+        // Newest first, by when each was made (they all copy P's first record time).
+        assert_eq!(ids(&rows), [G_ID, F2_ID, F1_ID, P_ID]);
+    }
+}
+
+#[test]
+fn a_fork_keeps_the_title_its_records_carry() {
+    let sb = Sandbox::new();
+    fork_family(&sb);
+    let f1 = sb
+        .current
+        .join("projects/-w-fork")
+        .join(format!("{F1_ID}.jsonl"));
+    let mut text = fs::read_to_string(&f1).unwrap();
+    text.push_str(&format!(
+        "{{\"type\":\"custom-title\",\"customTitle\":\"Copied name\",\"sessionId\":\"{F1_ID}\"}}\n"
+    ));
+    fs::write(&f1, text).unwrap();
+    let rows = sb.json(&[]);
+    let r = row(&rows, F1_ID);
+    assert_eq!(r["title"], "Copied name");
+    assert_eq!(r["first_prompt"], "F1 asks");
+}
+
+#[test]
+fn title_sidecar_ranks_below_rename_records_and_a_bad_one_is_a_warning() {
+    let sb = Sandbox::new();
+    let path = fixture_transcript(&sb.current, "-s", AI, "ai-titled.jsonl");
+    fixture_transcript(&sb.current, "-s", TITLED, "titled.jsonl");
+    fixture_transcript(&sb.current, "-s", PLAIN, "plain.jsonl");
+    let sidecar_of = |id: &str| path.parent().unwrap().join(id).join("custom-title.json");
+    for id in [AI, TITLED] {
+        fs::create_dir_all(sidecar_of(id).parent().unwrap().join("subagents")).unwrap();
+        fs::write(
+            sidecar_of(id),
+            r#"{"customTitle":"Picked in the picker","by":"user","at":"2026-03-01T11:00:00Z"}"#,
+        )
+        .unwrap();
+    }
+    // A folder named like a session, without a transcript, has nothing to say.
+    fs::create_dir_all(path.parent().unwrap().join(UNTITLED)).unwrap();
+    let rows = sb.json(&[]);
+    // Over an AI title; under a `custom-title` record (as 2.1.332's picker ranks them).
+    assert_eq!(row(&rows, AI)["title"], "Picked in the picker");
+    assert_eq!(row(&rows, TITLED)["title"], "My parser rename");
+    assert_eq!(row(&rows, PLAIN)["title"], "where is the config loaded");
+    let sidecar = sidecar_of(AI);
+    // Changed: seen through the cache (the sidecar's own size and mtime).
+    fs::write(&sidecar, r#"{"customTitle":"Renamed again","by":"user"}"#).unwrap();
+    set_mtime(&sidecar, 1_900_000_000);
+    assert_eq!(row(&sb.json(&[]), AI)["title"], "Renamed again");
+    // Bad JSON: one warning, the records' title.
+    fs::write(&sidecar, "{\"customTitle\": ").unwrap();
+    let (code, out, err) = sb.run(&["--json"]);
+    assert_eq!(code, 0);
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(row(&rows, AI)["title"], "Docs (AI)");
+    assert!(err.contains("malformed title files ignored: 1"), "{err}");
+    // A FIFO is refused without blocking; gone is gone.
+    fs::remove_file(&sidecar).unwrap();
+    let c = std::ffi::CString::new(sidecar.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo only reads the NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let (code, out, _) = sb.run(&["--json", "--no-cache"]);
+    assert_eq!(code, 0);
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(row(&rows, AI)["title"], "Docs (AI)");
+    fs::remove_file(&sidecar).unwrap();
+    assert_eq!(row(&sb.json(&[]), AI)["title"], "Docs (AI)");
+}
+
+/// Milliseconds since the Unix epoch, now.
+fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+}
+
+#[test]
+fn live_is_a_running_registered_process_started_when_it_says() {
+    let sb = Sandbox::new();
+    for id in [TITLED, AI, PLAIN, SUMMARISED] {
+        fixture_transcript(&sb.current, "-l", id, "plain.jsonl");
+    }
+    let registry = sb.current.join("sessions");
+    fs::create_dir_all(&registry).unwrap();
+    let mut running = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let pid = running.id();
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let now = now_ms();
+    let entry = |pid: u32, sid: &str, started: u128| {
+        format!(
+            r#"{{"pid":{pid},"sessionId":"{sid}","cwd":"/w","startedAt":{started},"kind":"interactive","status":"busy","version":"2.1.332"}}"#
+        )
+    };
+    // The live one; a crashed claude's leftover (dead pid); a pid now in use by a
+    // process that started an hour after that claude registered; and junk.
+    fs::write(
+        registry.join(format!("{pid}.json")),
+        entry(pid, TITLED, now),
+    )
+    .unwrap();
+    fs::write(registry.join(format!("{dead}.json")), entry(dead, AI, now)).unwrap();
+    let mine = std::process::id();
+    fs::write(
+        registry.join(format!("{mine}.json")),
+        entry(mine, PLAIN, now - 3_600_000),
+    )
+    .unwrap();
+    fs::write(registry.join("77.json"), "{\"pid\":").unwrap();
+    let rows = sb.json(&[]);
+    let typed: Vec<Row> = serde_json::from_value(Value::Array(rows.clone())).expect("schema");
+    assert_eq!(typed.len(), 4);
+    let live = &row(&rows, TITLED)["live"];
+    assert_eq!(
+        *live,
+        serde_json::json!({"pid": pid, "status": "busy", "kind": "interactive"})
+    );
+    for id in [AI, PLAIN, SUMMARISED] {
+        assert_eq!(row(&rows, id)["live"], Value::Null, "{id}");
+    }
+    running.kill().unwrap();
+    running.wait().unwrap();
+    assert_eq!(row(&sb.json(&[]), TITLED)["live"], Value::Null, "ended");
+}

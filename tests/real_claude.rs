@@ -979,3 +979,359 @@ fn real_link_removed_after_start_up_is_not_missed() {
     );
     assert_no_links(&alpha);
 }
+
+// ---- Issue 11 (§4, §5): forks, title sidecars, "HEAD" branches, live sessions ----
+
+/// `seance --json -n 0` from `cwd` with `current` and `others`, as rows.
+fn listed(
+    world: &World,
+    current: &Account,
+    others: &[&Account],
+    cwd: &Path,
+) -> Vec<serde_json::Value> {
+    let done = world.run(
+        world
+            .seance_cmd(current, others, cwd)
+            .args(["--json", "-n", "0"]),
+    );
+    done.assert_success("seance --json -n 0");
+    serde_json::from_str(&done.stdout).expect("--json prints a JSON array")
+}
+
+fn row_of<'a>(rows: &'a [serde_json::Value], id: &str) -> &'a serde_json::Value {
+    rows.iter()
+        .find(|r| r["session_id"] == id)
+        .unwrap_or_else(|| panic!("session {id} is listed: {rows:#?}"))
+}
+
+fn id_of(transcript: &Path) -> String {
+    transcript
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .expect("utf-8 session id")
+        .to_string()
+}
+
+/// One interactive talk to `id` on a pty, one question, `/exit`; returns the fork it made
+/// and the times just before the talk started and just after it ended.
+fn interactive_talk(
+    world: &World,
+    alpha: &Account,
+    beta: &Account,
+    id: &str,
+    question: &str,
+    answer: &str,
+) -> (
+    String,
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+) {
+    let before = alpha.transcripts();
+    let elsewhere = world.workdir("elsewhere");
+    let began = chrono::Utc::now();
+    let mut cmd = world.seance_cmd(alpha, &[beta], &elsewhere);
+    cmd.args(["--talk", id]);
+    let mut pty = Pty::spawn(cmd);
+    pty.expect_claude_prompt(SCREEN);
+    pty.settle(Duration::from_millis(500));
+    pty.send_line(question);
+    pty.expect(answer, SCREEN);
+    pty.settle(Duration::from_millis(500));
+    pty.send_line("/exit");
+    pty.expect("claude --resume", SCREEN);
+    assert_eq!(
+        pty.wait(SCREEN),
+        Ended::Code(0),
+        "seance exits 0 after /exit"
+    );
+    let ended = chrono::Utc::now();
+    let new = new_files(alpha, &before);
+    assert_eq!(new.len(), 1, "one fork per talk: {new:?}");
+    (id_of(&new[0]), began, ended)
+}
+
+/// Issue 11 §4: three interactive talks to one predecessor (which goes on by itself
+/// between the first and the second), then a one-shot talk to the first fork: every fork
+/// names its own parent, starts when it was made and shows the question asked in it.
+#[test]
+fn real_three_interactive_talks_name_their_parent() {
+    let Some((world, alpha, beta)) = two_accounts("real_three_interactive_talks_name_their_parent")
+    else {
+        return;
+    };
+    let project = world.workdir("predecessor");
+    let made = world.make_session(&beta, &project, "The predecessor speaks. CANARY-71");
+    alpha.trust(&project);
+    let mut forks = Vec::new();
+    for n in 1..=3 {
+        if n == 2 {
+            // The predecessor goes on after the first fork (its own account, no fork).
+            let mut cmd = world.claude_cmd(&beta, &project);
+            cmd.args(["--resume", &made.id, "-p", "Going on alone. CANARY-75"]);
+            let done = support::claude::run_with_deadline(&mut cmd, support::world::CLAUDE_LIMIT);
+            done.assert_success("claude --resume -p");
+            assert_eq!(done.stdout, "MARKERS: CANARY-71 CANARY-75\n");
+        }
+        let question = format!("Talk number {n}. CANARY-7{n}{n}");
+        let answer = if n == 1 {
+            "MARKERS: CANARY-71 CANARY-711".to_string()
+        } else {
+            format!("MARKERS: CANARY-71 CANARY-75 CANARY-7{n}{n}")
+        };
+        forks.push((
+            interactive_talk(&world, &alpha, &beta, &made.id, &question, &answer),
+            question,
+        ));
+    }
+    let first_fork = forks[0].0.0.clone();
+    let deep_before = alpha.transcripts();
+    let elsewhere = world.workdir("elsewhere");
+    let mut cmd = world.seance_cmd(&alpha, &[&beta], &elsewhere);
+    cmd.args(["--talk", &first_fork, "-p", "Deeper still. CANARY-799"]);
+    assert_eq!(
+        seance_talk_p(&world, &mut cmd),
+        "MARKERS: CANARY-71 CANARY-711 CANARY-799\n"
+    );
+    let deep = new_files(&alpha, &deep_before);
+    assert_eq!(deep.len(), 1, "{deep:?}");
+    let deep = id_of(&deep[0]);
+
+    let rows = listed(&world, &alpha, &[&beta], &elsewhere);
+    assert_eq!(rows.len(), 5, "{rows:#?}");
+    let root = row_of(&rows, &made.id);
+    assert_eq!(root["forked_from"], serde_json::Value::Null, "{root:#}");
+    assert_eq!(root["first_prompt"], "The predecessor speaks. CANARY-71");
+    let mut last = parse_time(root, "started_at");
+    for ((fork, began, ended), question) in &forks {
+        let r = row_of(&rows, fork);
+        assert_eq!(r["forked_from"], made.id.as_str(), "{r:#}");
+        assert_eq!(r["first_prompt"], question.as_str(), "{r:#}");
+        assert_eq!(r["account"], "alpha");
+        // Transcript times have milliseconds; a second of slack each way.
+        let started = parse_time(r, "started_at");
+        assert!(
+            *began - chrono::Duration::seconds(1) <= started
+                && started <= *ended + chrono::Duration::seconds(1),
+            "a fork starts when it was made, within its talk {began}..{ended}: {r:#}"
+        );
+        assert!(started > last, "made one after the other: {rows:#?}");
+        last = started;
+    }
+    let d = row_of(&rows, &deep);
+    assert_eq!(
+        d["forked_from"],
+        first_fork.as_str(),
+        "a fork of a fork: {d:#}"
+    );
+    assert_eq!(d["first_prompt"], "Deeper still. CANARY-799");
+}
+
+/// Opens claude's session picker in `dir` and returns its screen (squashed) once the
+/// list shows, then closes it with Esc.
+fn picker_screen(
+    world: &World,
+    account: &Account,
+    dir: &Path,
+    keys: impl FnOnce(&mut Pty),
+) -> String {
+    let mut cmd = world.claude_cmd(account, dir);
+    cmd.arg("--resume");
+    let mut pty = Pty::spawn(cmd);
+    pty.expect("Ctrl+R to rename", SCREEN);
+    pty.settle(Duration::from_millis(800));
+    keys(&mut pty);
+    let screen = support::pty::squash(&pty.text());
+    pty.send_keys(b"\x1b");
+    pty.wait(SCREEN);
+    screen
+}
+
+/// Issue 11 §5: a rename made in claude's picker (Ctrl+R) is the title seance shows, and
+/// when the transcript's records change under it, seance shows what claude's own picker
+/// shows: with the rename records gone, the `custom-title.json` sidecar (2.1.332; 2.1.197
+/// writes none and shows the AI title); with a later rename record, that record.
+#[test]
+fn real_picker_rename_and_title_sidecar() {
+    let Some((world, alpha, _beta)) = two_accounts("real_picker_rename_and_title_sidecar") else {
+        return;
+    };
+    let dir = world.workdir("renamed");
+    alpha.trust(&dir);
+    let before = alpha.transcripts();
+    let mut pty = Pty::spawn(world.claude_cmd(&alpha, &dir));
+    pty.expect_claude_prompt(SCREEN);
+    pty.settle(Duration::from_millis(500));
+    pty.send_line("To be renamed. CANARY-81");
+    pty.expect("MARKERS: CANARY-81", SCREEN);
+    pty.settle(Duration::from_millis(500));
+    pty.send_line("/exit");
+    pty.expect("claude --resume", SCREEN);
+    assert_eq!(pty.wait(SCREEN), Ended::Code(0));
+    let made = new_files(&alpha, &before);
+    assert_eq!(made.len(), 1, "{made:?}");
+    let transcript = made[0].clone();
+    let id = id_of(&transcript);
+
+    picker_screen(&world, &alpha, &dir, |pty| {
+        pty.send_keys(b"\x12");
+        pty.expect("Enter to save", SCREEN);
+        pty.settle(Duration::from_millis(300));
+        // Whatever the box holds (2.1.197 fills in the old title), select it away.
+        pty.send_keys(b"\x15");
+        pty.send_line("PickerName81");
+        pty.expect("PickerName81", SCREEN);
+        pty.settle(Duration::from_millis(1500));
+    });
+    let elsewhere = world.workdir("elsewhere");
+    let rows = listed(&world, &alpha, &[], &elsewhere);
+    assert_eq!(row_of(&rows, &id)["title"], "PickerName81");
+
+    let sidecar = transcript.with_extension("").join("custom-title.json");
+    // Which name the picker shows now; seance must show the same.
+    let agree = |names: &[&str]| -> String {
+        let screen = picker_screen(&world, &alpha, &dir, |_| {});
+        let shown: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| screen.contains(n))
+            .collect();
+        assert_eq!(
+            shown.len(),
+            1,
+            "the picker shows one of {names:?}: {screen}"
+        );
+        let rows = listed(&world, &alpha, &[], &elsewhere);
+        assert_eq!(
+            row_of(&rows, &id)["title"],
+            shown[0],
+            "seance shows what the picker shows"
+        );
+        shown[0].to_owned()
+    };
+
+    // The rename records gone (as beyond the picker's windows), an AI title instead.
+    let text = std::fs::read_to_string(&transcript).expect("read transcript");
+    let mut kept: String = text
+        .lines()
+        .filter(|l| {
+            !l.contains(r#""type":"custom-title""#) && !l.contains(r#""type":"agent-name""#)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    kept.push_str(&format!(
+        "{{\"type\":\"ai-title\",\"aiTitle\":\"AiName83\",\"sessionId\":\"{id}\"}}\n"
+    ));
+    std::fs::write(&transcript, kept).expect("rewrite transcript");
+    let shown = agree(&["PickerName81", "AiName83"]);
+    assert_eq!(
+        shown == "PickerName81",
+        sidecar.is_file(),
+        "the sidecar ({}) is shown exactly when there is one",
+        sidecar.display()
+    );
+
+    // A later rename record (as an older claude's /rename writes it) beats the sidecar.
+    let mut text = std::fs::read_to_string(&transcript).expect("read transcript");
+    text.push_str(&format!(
+        "{{\"type\":\"custom-title\",\"customTitle\":\"RecordName82\",\"sessionId\":\"{id}\"}}\n"
+    ));
+    std::fs::write(&transcript, text).expect("append a title record");
+    assert_eq!(
+        agree(&["PickerName81", "RecordName82", "AiName83"]),
+        "RecordName82"
+    );
+}
+
+/// Issue 11 §5: outside git claude writes the branch "HEAD"; seance shows none.
+#[test]
+fn real_head_is_no_branch() {
+    let Some((world, alpha, _beta)) = two_accounts("real_head_is_no_branch") else {
+        return;
+    };
+    let plain = world.workdir("not-a-repo");
+    let made = world.make_session(&alpha, &plain, "No branch here. CANARY-85");
+    let text = std::fs::read_to_string(&made.transcript).expect("read transcript");
+    assert!(
+        text.contains(r#""gitBranch":"HEAD""#),
+        "claude wrote HEAD outside git"
+    );
+    let repo = world.git_repo("a-repo", "trunk-85");
+    let in_repo = world.make_session(&alpha, &repo, "A branch here. CANARY-86");
+    let rows = listed(&world, &alpha, &[], &plain);
+    assert_eq!(
+        row_of(&rows, &made.id)["git_branch"],
+        serde_json::Value::Null
+    );
+    assert_eq!(row_of(&rows, &in_repo.id)["git_branch"], "trunk-85");
+    let table = world.run(world.seance_cmd(&alpha, &[], &plain).env("COLUMNS", "200"));
+    table.assert_success("seance");
+    assert!(!table.stdout.contains("HEAD"), "{}", table.stdout);
+}
+
+/// Issue 11 §5: a session is live while its interactive claude runs (and can be talked
+/// to meanwhile, with a word that it is running), not after it exits, and not after
+/// a crash that left its registry entry behind.
+#[cfg(target_os = "linux")] // SIGKILL of the claude found by pid
+#[test]
+fn real_live_session_marked_while_claude_runs() {
+    let Some((world, alpha, _beta)) = two_accounts("real_live_session_marked_while_claude_runs")
+    else {
+        return;
+    };
+    let dir = world.workdir("live");
+    alpha.trust(&dir);
+    let elsewhere = world.workdir("elsewhere");
+    let start_live = |marker: &str| {
+        let before = alpha.transcripts();
+        let mut pty = Pty::spawn(world.claude_cmd(&alpha, &dir));
+        pty.expect_claude_prompt(SCREEN);
+        pty.settle(Duration::from_millis(500));
+        pty.send_line(&format!("Still here. {marker}"));
+        pty.expect(&format!("MARKERS: {marker}"), SCREEN);
+        pty.settle(Duration::from_millis(500));
+        let made = new_files(&alpha, &before);
+        assert_eq!(made.len(), 1, "{made:?}");
+        (pty, id_of(&made[0]))
+    };
+
+    let (mut pty, id) = start_live("CANARY-91");
+    let pid = u32::try_from(pty.pid()).expect("pid");
+    let rows = listed(&world, &alpha, &[], &elsewhere);
+    let live = &row_of(&rows, &id)["live"];
+    assert_eq!(live["pid"], pid, "{live:#}");
+    assert_eq!(live["kind"], "interactive", "{live:#}");
+    assert!(live["status"].is_string(), "{live:#}");
+    assert_eq!(live.as_object().map(|o| o.len()), Some(3), "{live:#}");
+
+    // Talking to it works, and says it is running.
+    let mut cmd = world.seance_cmd(&alpha, &[], &elsewhere);
+    cmd.args(["--talk", &id, "-p", "Are you there? CANARY-92"]);
+    let done = world.run(&mut cmd);
+    done.assert_success("seance --talk <live> -p");
+    assert_eq!(done.stdout, "MARKERS: CANARY-91 CANARY-92\n");
+    assert!(
+        done.stderr.contains("still running") && done.stderr.contains(&pid.to_string()),
+        "{}",
+        done.stderr
+    );
+
+    pty.send_line("/exit");
+    pty.expect("claude --resume", SCREEN);
+    assert_eq!(pty.wait(SCREEN), Ended::Code(0));
+    let rows = listed(&world, &alpha, &[], &elsewhere);
+    assert_eq!(row_of(&rows, &id)["live"], serde_json::Value::Null, "ended");
+
+    // A crash leaves the entry behind; its dead pid is not live.
+    let (mut pty, crashed) = start_live("CANARY-93");
+    let pid = pty.pid();
+    procs::signal(pid, libc::SIGKILL);
+    assert_eq!(pty.wait(SCREEN), Ended::Signal(libc::SIGKILL));
+    let entry = alpha.dir.join("sessions").join(format!("{pid}.json"));
+    assert!(entry.is_file(), "claude killed leaves {}", entry.display());
+    let rows = listed(&world, &alpha, &[], &elsewhere);
+    assert_eq!(
+        row_of(&rows, &crashed)["live"],
+        serde_json::Value::Null,
+        "crashed"
+    );
+}

@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::discover::transcript::TranscriptMeta;
 
-/// Bumped whenever [`TranscriptMeta`] or the way it is computed changes.
-const VERSION: u32 = 3;
+/// Bumped whenever [`TranscriptMeta`] or the way it is computed changes (4: bookkeeping
+/// time, fork chains, title sidecars, `"HEAD"` as no branch; 3 is taken on main by title
+/// records read from the head).
+const VERSION: u32 = 4;
 
 /// Largest cache file read, in bytes (256 MiB: a few hundred thousand transcripts).
 pub const MAX_CACHE_BYTES: u64 = 256 << 20;
@@ -179,8 +181,14 @@ pub struct MetaView<'a> {
     pub forked_from: Option<&'a str>,
     /// [`TranscriptMeta::first_prompt_uuid`].
     pub first_prompt_uuid: Option<&'a str>,
+    /// [`TranscriptMeta::bookkeeping_at`], ms since the Unix epoch.
+    pub bookkeeping_at_ms: Option<i64>,
     /// [`TranscriptMeta::corrupt`].
     pub corrupt: bool,
+    /// [`TranscriptMeta::chain`] (owned: postcard must decode it to reach the next row).
+    pub chain: Option<Box<crate::discover::forks::Chain>>,
+    /// [`TranscriptMeta::sidecar`] (owned, as `chain`).
+    pub sidecar: Option<Box<crate::discover::sidecar::SidecarTitle>>,
 }
 
 /// The rows of a cache file's bytes (as read from disk) borrowed from them, or `None`
@@ -196,7 +204,8 @@ pub fn views(bytes: &[u8]) -> Option<Vec<RowView<'_>>> {
     (version == VERSION).then_some(rows)
 }
 
-fn mtime_ns(mtime: Option<SystemTime>) -> u64 {
+/// `mtime` in nanoseconds since the Unix epoch; 0 when unknown or before 1970.
+pub fn mtime_ns(mtime: Option<SystemTime>) -> u64 {
     mtime
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
@@ -306,7 +315,10 @@ mod tests {
             title_kind: Some(TitleKind::Ai),
             forked_from: Some("parent".into()),
             first_prompt_uuid: Some("uuid".into()),
+            bookkeeping_at: ts(1_700_000_000_100),
             corrupt: true,
+            chain: Some(Box::default()),
+            sidecar: None,
         };
         let empty = TranscriptMeta::default();
         let k1 = CacheKey::new(Path::new("/p/f/a.jsonl"), 7, None);

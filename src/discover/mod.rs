@@ -18,8 +18,11 @@ use serde::{Serialize, Serializer};
 pub mod accounts;
 pub mod cache;
 pub mod events;
+pub mod forks;
 pub mod index;
+pub mod live;
 pub mod resolve;
+pub mod sidecar;
 pub mod transcript;
 pub mod warnings;
 
@@ -65,9 +68,12 @@ pub struct Session {
     pub transcript: Option<PathBuf>,
     /// True for an index entry whose transcript is gone.
     pub transcript_missing: bool,
-    /// Custom title, AI title, summary (transcript, then index), then first prompt.
+    /// The last `custom-title` record's title, else the title sidecar's, else AI title,
+    /// summary (transcript, then index), then first prompt: the order Claude Code's
+    /// picker follows (checked on 2.1.332).
     pub title: Option<String>,
-    /// The first real user prompt.
+    /// The first real user prompt; for a fork, the first one asked in the fork (not the
+    /// copied one).
     pub first_prompt: Option<String>,
     /// Gas Town actor (`<rig>/crew/<name>`, `mayor`, ...).
     pub actor: Option<String>,
@@ -75,9 +81,11 @@ pub struct Session {
     pub role: Option<String>,
     /// Gas Town topic (patrol roles).
     pub topic: Option<String>,
-    /// Git branch at the start of the session.
+    /// Git branch at the start of the session (`None` outside git, where Claude Code
+    /// writes `"HEAD"`).
     pub git_branch: Option<String>,
-    /// First timestamp (transcript, else index `created`, else event `ts`), RFC 3339 UTC.
+    /// First timestamp (transcript, else index `created`, else event `ts`), RFC 3339 UTC;
+    /// for a fork, the time it was made (its first own record).
     #[serde(serialize_with = "ser_time")]
     pub started_at: Option<DateTime<Utc>>,
     /// Last timestamp (transcript, else its mtime, else index `modified`), RFC 3339 UTC.
@@ -87,7 +95,8 @@ pub struct Session {
     pub size_bytes: Option<u64>,
     /// Which sources saw it, sorted.
     pub sources: Vec<Source>,
-    /// The session this one was forked from.
+    /// The session this one was forked from: recorded `forkedFrom`, else found by
+    /// [`forks`].
     pub forked_from: Option<String>,
     /// The running claude that has this session open, when one does right now (from
     /// the owning account's `sessions/<pid>.json`); `None` otherwise.
@@ -210,6 +219,10 @@ struct Found {
     id: String,
     size: u64,
     mtime: Option<SystemTime>,
+    /// The file's birth time, where the platform and file system keep one.
+    born: Option<SystemTime>,
+    /// Size and mtime of `<id>/custom-title.json`, when there is one.
+    sidecar: Option<(u64, Option<SystemTime>)>,
 }
 
 /// True for a Claude Code session id: a UUID in its 8-4-4-4-12 hex form.
@@ -241,19 +254,23 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         cache,
         events,
     } = list_folders(&folders, &owners, &opts, events_file, &mut warnings);
-    let (metas, stale) = read_metadata(&found, cache);
+    let (mut metas, stale) = read_metadata(&found, cache);
     let fresh = metas.iter().filter(|(_, fresh)| *fresh).count();
+    let refreshed = refresh_sidecars(&found, &mut metas);
+    let groups = fork_groups(&found, &metas);
+    let chains = fill_chains(&groups, &found, &mut metas);
     let cache_error = opts
         .cache_file
-        .filter(|_| fresh > 0 || stale > 0)
+        .filter(|_| fresh > 0 || stale > 0 || refreshed > 0 || chains > 0)
         .and_then(|path| save_cache(path, &found, &metas));
+    let forks = link_forks(&groups, &found, &metas);
 
     let mut merge = Merge::new(found.len(), warnings);
-    merge.transcripts(opts.accounts, found, metas);
+    merge.transcripts(opts.accounts, found, metas, forks);
     merge.index_files(opts.accounts, &index_files, opts.want);
     merge.events(events, &opts, events_file);
-    link_forks(&mut merge.sessions);
     title_from_first_prompt(&mut merge.sessions);
+    mark_live(&mut merge.sessions, opts.accounts);
     Catalog {
         sessions: merge.sessions,
         warnings: merge.warnings,
@@ -412,6 +429,102 @@ fn read_metadata(found: &[Found], mut cache: Option<Cache>) -> (Vec<MetaRead>, u
     (metas, stale)
 }
 
+/// Reads the title sidecars that are new or changed since the cached read (and forgets
+/// those that are gone). Returns how many were read.
+fn refresh_sidecars(found: &[Found], metas: &mut [MetaRead]) -> usize {
+    let mut read = 0;
+    for (f, (meta, _)) in found.iter().zip(metas.iter_mut()) {
+        let Ok(meta) = meta else { continue };
+        let Some((size, mtime)) = f.sidecar else {
+            meta.sidecar = None;
+            continue;
+        };
+        if meta
+            .sidecar
+            .as_ref()
+            .is_some_and(|s| s.is_current(size, mtime))
+        {
+            continue;
+        }
+        meta.sidecar =
+            sidecar::path_for(&f.path, &f.id).map(|p| Box::new(sidecar::read(&p, size, mtime)));
+        read += 1;
+    }
+    read
+}
+
+/// The transcripts read well, grouped by their first prompt's uuid (groups of two or
+/// more: forks and their parents).
+fn fork_groups(found: &[Found], metas: &[MetaRead]) -> Vec<Vec<usize>> {
+    let usable: Vec<Option<&TranscriptMeta>> = found
+        .iter()
+        .zip(metas)
+        .map(|(f, (m, _))| m.as_ref().ok().filter(|m| !m.corrupt && f.size > 0))
+        .collect();
+    forks::groups(&usable)
+}
+
+/// Reads the chain of every group member that has none yet (in parallel). Returns how
+/// many were read; one that cannot be read stays without (and is placed by time alone).
+fn fill_chains(groups: &[Vec<usize>], found: &[Found], metas: &mut [MetaRead]) -> usize {
+    let need: Vec<usize> = groups
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|&i| metas[i].0.as_ref().is_ok_and(|m| m.chain.is_none()))
+        .collect();
+    let read: Vec<(usize, forks::Chain)> = need
+        .par_iter()
+        .filter_map(|&i| {
+            let f = &found[i];
+            forks::read_chain(&f.path, f.size).ok().map(|c| (i, c))
+        })
+        .collect();
+    let n = read.len();
+    for (i, chain) in read {
+        if let Ok(m) = &mut metas[i].0 {
+            m.chain = Some(Box::new(chain));
+        }
+    }
+    n
+}
+
+/// The fork found for each transcript (in `found`'s order), `None` for all but forks.
+fn link_forks(
+    groups: &[Vec<usize>],
+    found: &[Found],
+    metas: &[MetaRead],
+) -> Vec<Option<forks::Fork>> {
+    let mut out = vec![None; found.len()];
+    for group in groups {
+        let members: Vec<forks::Member> = group
+            .iter()
+            .filter_map(|&i| {
+                Some(forks::Member {
+                    id: &found[i].id,
+                    meta: metas[i].0.as_ref().ok()?,
+                    file_born: found[i].born.map(DateTime::<Utc>::from),
+                })
+            })
+            .collect();
+        for (&i, fork) in group.iter().zip(forks::link_group(&members)) {
+            out[i] = fork;
+        }
+    }
+    out
+}
+
+/// Marks the sessions a running claude has open (see [`live`]).
+fn mark_live(sessions: &mut [Session], accounts: &[Account]) {
+    let running = live::running(accounts);
+    if running.is_empty() {
+        return;
+    }
+    for s in sessions {
+        s.live = running.get(&s.session_id).cloned();
+    }
+}
+
 /// Rewrites the cache at `path` from every transcript read well, so the next scan need
 /// not read them; says why when it cannot (that only costs speed, so it is no warning).
 fn save_cache(path: &Path, found: &[Found], metas: &[MetaRead]) -> Option<String> {
@@ -449,8 +562,14 @@ impl Merge {
 
     /// Adds a session per transcript read well (unreadable, corrupt and empty ones become
     /// warnings); the same id in two accounts keeps the newer.
-    fn transcripts(&mut self, accounts: &[Account], found: Vec<Found>, metas: Vec<MetaRead>) {
-        for (f, (meta, _)) in found.into_iter().zip(metas) {
+    fn transcripts(
+        &mut self,
+        accounts: &[Account],
+        found: Vec<Found>,
+        metas: Vec<MetaRead>,
+        forks: Vec<Option<forks::Fork>>,
+    ) {
+        for ((f, (meta, _)), fork) in found.into_iter().zip(metas).zip(forks) {
             let problem = match &meta {
                 Err(e) => Some(("unreadable transcripts skipped", e.to_string())),
                 Ok(m) if m.corrupt => Some((
@@ -467,7 +586,12 @@ impl Merge {
             }
             // Every error was counted as a problem just above.
             let Ok(meta) = meta else { continue };
-            let s = session_from_transcript(&accounts[f.account], f, meta);
+            if let Some(e) = meta.sidecar.as_ref().and_then(|s| s.error.as_deref())
+                && let Some(p) = sidecar::path_for(&f.path, &f.id)
+            {
+                self.warnings.add("malformed title files ignored", &p, e);
+            }
+            let s = session_from_transcript(&accounts[f.account], f, meta, fork);
             match self.by_id.get(&s.session_id) {
                 // The same id as a separate file in two accounts: keep the newer.
                 Some(&i) => {
@@ -657,6 +781,9 @@ fn list_folder(
     let mut w = Warnings::default();
     let mut found = Vec::new();
     let mut index = None;
+    // `<id>/` folders (subagents, tool results, the title sidecar): only a session with
+    // one can have a sidecar, so only those are looked into.
+    let mut id_dirs = HashSet::new();
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) => {
@@ -673,6 +800,9 @@ fn list_folder(
             continue;
         }
         let Some(id) = name.strip_suffix(".jsonl") else {
+            if is_uuid(name) && entry.file_type().is_ok_and(|t| t.is_dir()) {
+                id_dirs.insert(name.to_owned());
+            }
             continue;
         };
         if !is_uuid(id) || want.is_some_and(|f| !f(id)) {
@@ -715,15 +845,28 @@ fn list_folder(
                 id: id.to_owned(),
                 size: md.len(),
                 mtime: md.modified().ok(),
+                born: crate::platform::fs::birth_time(&md),
+                sidecar: None,
             }),
             Ok(_) => {}
             Err(e) => w.add("unreadable transcripts skipped", &path, &e.to_string()),
         }
     }
+    for f in found.iter_mut().filter(|f| id_dirs.contains(&f.id)) {
+        let md = dir.join(&f.id).join(sidecar::SIDECAR_FILE);
+        f.sidecar = fs::metadata(md)
+            .ok()
+            .map(|md| (md.len(), md.modified().ok()));
+    }
     (found, index, w)
 }
 
-fn session_from_transcript(acct: &Account, f: Found, meta: TranscriptMeta) -> Session {
+fn session_from_transcript(
+    acct: &Account,
+    f: Found,
+    meta: TranscriptMeta,
+    fork: Option<forks::Fork>,
+) -> Session {
     let mut s = Session::new(f.id);
     s.account = Some(acct.name.clone());
     s.config_dir = Some(acct.config_dir.clone());
@@ -741,40 +884,24 @@ fn session_from_transcript(acct: &Account, f: Found, meta: TranscriptMeta) -> Se
     s.first_prompt_uuid = meta.first_prompt_uuid;
     s.transcript = Some(f.path);
     s.add_source(Source::Transcript);
+    if let Some(fork) = fork {
+        s.forked_from.get_or_insert(fork.parent);
+        s.started_at = fork.made_at.or(s.started_at);
+        // The copied first prompt is the parent's; a title that was only that prompt
+        // becomes the fork's own (titles from records stay as they are).
+        if fork.first_prompt.is_some() && s.title_kind == Some(TitleKind::FirstPrompt) {
+            s.title.clone_from(&fork.first_prompt);
+        }
+        s.first_prompt = fork.first_prompt;
+    }
+    // The sidecar ranks with renames, below a `custom-title` record (see [`sidecar`]).
+    if s.title_kind != Some(TitleKind::Custom)
+        && let Some(title) = meta.sidecar.and_then(|c| c.title)
+    {
+        s.title = Some(title);
+        s.title_kind = Some(TitleKind::Custom);
+    }
     s
-}
-
-/// Fills `forked_from` where the transcript did not record it: sessions whose
-/// first-prompt records share a uuid are one conversation forked, and all but the
-/// earliest (by start, which for a fork is the moment it was made) are forks of it. The
-/// earliest is the root, so the parent named is always an ancestor, if not always the
-/// nearest one.
-fn link_forks(sessions: &mut [Session]) {
-    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, s) in sessions.iter().enumerate() {
-        if let Some(u) = s.first_prompt_uuid.as_deref() {
-            groups.entry(u).or_default().push(i);
-        }
-    }
-    let mut links = Vec::new();
-    for members in groups.into_values().filter(|m| m.len() > 1) {
-        let key = |&i: &usize| {
-            (
-                sessions[i].started_at.is_none(),
-                sessions[i].started_at,
-                &sessions[i].session_id,
-            )
-        };
-        let Some(&root) = members.iter().min_by_key(|i| key(i)) else {
-            continue;
-        };
-        for &i in members.iter().filter(|&&i| i != root) {
-            links.push((i, sessions[root].session_id.clone()));
-        }
-    }
-    for (i, parent) in links {
-        sessions[i].forked_from.get_or_insert(parent);
-    }
 }
 
 fn enrich_from_index(s: &mut Session, path: &Path, e: IndexEntry) {

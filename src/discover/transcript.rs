@@ -52,7 +52,9 @@ pub enum TitleKind {
 pub struct TranscriptMeta {
     /// Working directory of the first record that has one.
     pub cwd: Option<String>,
-    /// `gitBranch` of the first record carrying the key (empty outside git: `None`).
+    /// `gitBranch` of the first record carrying the key. Outside a git repository Claude
+    /// Code writes `""` (older builds) or the literal `"HEAD"` (2.1.197 and 2.1.332, checked):
+    /// both are `None`.
     pub git_branch: Option<String>,
     /// First `timestamp` in the file (UTC, millisecond precision).
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
@@ -74,8 +76,20 @@ pub struct TranscriptMeta {
     /// `uuid` of the record holding the first prompt. A fork copies the predecessor's
     /// records with their uuids, so two sessions sharing it are fork and parent.
     pub first_prompt_uuid: Option<String>,
+    /// Timestamp of the first line in the head that is not a conversation record (no
+    /// `uuid`): `queue-operation` (`-p`), `file-history-snapshot` (interactive; its
+    /// timestamp is nested), and the like. Only the session's own claude writes those, so
+    /// for a fork, whose first conversation records are copies bearing the parent's
+    /// times, this dates the fork itself (checked on 2.1.197 and 2.1.332).
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub bookkeeping_at: Option<DateTime<Utc>>,
     /// True when the head held bytes but no JSON object line at all (binary or corrupt).
     pub corrupt: bool,
+    /// The conversation's record chain, read in full only for sessions that share their
+    /// first prompt with another (forks and their parents); see [`super::forks`].
+    pub chain: Option<Box<super::forks::Chain>>,
+    /// The `custom-title.json` sidecar as last read; see [`super::sidecar`].
+    pub sidecar: Option<Box<super::sidecar::SidecarTitle>>,
 }
 
 /// Reads the metadata of the transcript at `path`, whose size is `size` bytes. Reads at
@@ -275,7 +289,13 @@ fn scan_head(buf: &[u8], whole: bool, meta: &mut TranscriptMeta) {
         // empty, and later records should not be searched for one.
         if !branch_decided && let Some(b) = r.git_branch {
             branch_decided = true;
-            meta.git_branch = Some(b.into_owned()).filter(|b| !b.is_empty());
+            meta.git_branch = Some(b.into_owned()).filter(|b| is_branch(b));
+        }
+        if meta.bookkeeping_at.is_none() && r.uuid.is_none() {
+            meta.bookkeeping_at = match r.timestamp.as_deref() {
+                Some(t) => parse_timestamp(t),
+                None => string_after(line, b"\"timestamp\":\"").and_then(|t| parse_timestamp(&t)),
+            };
         }
         if meta.first_timestamp.is_none() {
             meta.first_timestamp = r.timestamp.as_deref().and_then(parse_timestamp);
@@ -305,9 +325,15 @@ fn scan_head(buf: &[u8], whole: bool, meta: &mut TranscriptMeta) {
     meta.corrupt = saw_bytes && !saw_object;
 }
 
+/// Whether a `gitBranch` value names a branch: Claude Code writes `""` or `"HEAD"` when
+/// there is none (outside git, or a detached head).
+pub fn is_branch(b: &str) -> bool {
+    !b.is_empty() && b != "HEAD"
+}
+
 /// The first human-typed text of a user message's raw `content` (a string, or an array
 /// of blocks of which only `text` blocks count).
-fn prompt_text(content: &RawValue) -> Option<String> {
+pub(super) fn prompt_text(content: &RawValue) -> Option<String> {
     let raw = content.get();
     if raw.starts_with('"') {
         let s: Cow<str> = serde_json::from_str(raw).ok()?;
@@ -546,7 +572,7 @@ fn salvage_fields(line: &[u8], meta: &mut TranscriptMeta) {
         meta.cwd = string_after(line, b"\"cwd\":\"");
     }
     if meta.git_branch.is_none() {
-        meta.git_branch = string_after(line, b"\"gitBranch\":\"").filter(|b| !b.is_empty());
+        meta.git_branch = string_after(line, b"\"gitBranch\":\"").filter(|b| is_branch(b));
     }
     if meta.first_timestamp.is_none() {
         meta.first_timestamp =

@@ -7,7 +7,11 @@
 //!   whether it has finished (a zombie).
 //! - [`signals`]: the signals a talk handles, and telling a terminal's ^C from kill(1).
 //! - [`tether`]: a watchdog that ends claude when seance dies, however it dies.
+//! - [`fs`]: file birth times (which of two copies of a conversation came first).
+//! - [`proc_clock`]: the clock process start times are counted in.
 
+pub mod fs;
+pub mod proc_clock;
 pub mod process;
 pub mod signals;
 pub mod tether;

@@ -94,9 +94,10 @@ pub fn regenerate(world: &World, out: &Path) {
             vec!["CANARY-102", "CANARY-104"],
             None,
         ),
+        // A fork's first prompt is the one asked in the fork, not the copied one.
         (
             TITLE,
-            INTERACTIVE_PROMPT,
+            FORK_PROMPT,
             vec!["CANARY-102", "CANARY-104", "CANARY-103"],
             Some(&interactive),
         ),

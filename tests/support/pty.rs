@@ -118,6 +118,12 @@ impl Pty {
         self.session.flush().expect("flush pty");
     }
 
+    /// Types `keys` as they are (control keys included), with no Enter.
+    pub fn send_keys(&mut self, keys: &[u8]) {
+        self.session.write_all(keys).expect("write keys to pty");
+        self.session.flush().expect("flush pty");
+    }
+
     /// Keeps reading output for `pause` (so the child never blocks on a full terminal).
     pub fn settle(&mut self, pause: Duration) {
         let start = Instant::now();

@@ -1,0 +1,473 @@
+//! Forks: which session each fork was made from, when it was made, and what it asked.
+//!
+//! Claude Code records no parent (2.1.197 and 2.1.332 write no `forkedFrom`, checked):
+//! `--fork-session` starts the new transcript with copies of the parent's conversation
+//! records, same `uuid`, same `timestamp`, only `sessionId` rewritten (2.1.332 leaves out
+//! the parent's `api-request*`, `queue-operation` and similar lines). Sessions that share
+//! the `uuid` of their first prompt are therefore one conversation forked, and the
+//! records give the rest:
+//!
+//! - a member's *copied* records are those an older member already holds, its *own* the
+//!   others; a member with no copied record is the root;
+//! - its parent is the oldest member holding its last copied record (that record's
+//!   writer): this names the nearest ancestor, also when the parent went on after the
+//!   fork (its later records are in no fork of the earlier point) and for forks of forks;
+//! - it was made at its first own record (`started_at`), and its first prompt is the
+//!   first real prompt among its own records.
+//!
+//! "Older" needs an order that copies cannot tie. Each member is dated by its *birth*:
+//! the earlier of its file's birth time ([`crate::platform::fs::birth_time`]) and the
+//! time of the first bookkeeping line in its head
+//! ([`super::transcript::TranscriptMeta::bookkeeping_at`], written by the fork itself).
+//! Both are after every record the fork copied, so a parent is always older than its
+//! fork. Where neither is known (no birth time on the file system and a head without
+//! bookkeeping lines), the first timestamp is used, which a fork shares with its parent:
+//! the tie then goes to the member holding fewer records (a parent that has not gone on
+//! is a prefix of its fork), then to the smaller id. A file
+//! copied from elsewhere (a restore, `rsync`) is born when copied, so it is the
+//! bookkeeping time that keeps such members in order.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::transcript::{TranscriptMeta, prompt_text};
+use crate::util::timefmt::parse_timestamp;
+
+/// Lines longer than this (16 MiB) are skipped when reading a chain: their record is
+/// left out rather than held in memory.
+const MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// One conversation record of a chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainRecord {
+    /// The record's `uuid`, as a number.
+    pub uuid: u128,
+    /// Its `timestamp`, in milliseconds since the Unix epoch.
+    pub at_ms: Option<i64>,
+}
+
+/// A transcript's conversation records (every line with a UUID-shaped `uuid`) in file
+/// order, and its real prompts. Read in full, so only for sessions that need it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chain {
+    /// The records, in file order.
+    pub records: Vec<ChainRecord>,
+    /// The real user prompts (as [`TranscriptMeta::first_prompt`] picks them): index into
+    /// `records`, and the text clipped to [`super::transcript::MAX_TEXT_CHARS`].
+    pub prompts: Vec<(u32, String)>,
+}
+
+/// The part of a line a chain needs.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Line<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    uuid: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    timestamp: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "isMeta")]
+    is_meta: Option<bool>,
+    #[serde(rename = "isCompactSummary")]
+    is_compact_summary: Option<bool>,
+    #[serde(borrow)]
+    message: Option<Message<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Message<'a> {
+    #[serde(borrow)]
+    content: Option<&'a RawValue>,
+}
+
+/// A UUID's 32 hex digits as a number; `None` for anything not shaped like a UUID.
+fn uuid_number(s: &str) -> Option<u128> {
+    if !super::is_uuid(s) {
+        return None;
+    }
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    u128::from_str_radix(&hex, 16).ok()
+}
+
+/// Reads the chain of the transcript at `path`, whose size was `size` bytes: every line
+/// up to that size, one at a time (a line over 16 MiB is skipped unread).
+///
+/// Errors: opening (a file that is not regular is refused without blocking) or reading.
+pub fn read_chain(path: &Path, size: u64) -> io::Result<Chain> {
+    let (file, _) = crate::util::fsread::open_regular(path)?;
+    let mut reader = BufReader::with_capacity(256 * 1024, file.take(size));
+    let mut chain = Chain::default();
+    let mut line = Vec::new();
+    while read_line(&mut reader, &mut line)? {
+        add_line(&mut chain, line.trim_ascii());
+    }
+    Ok(chain)
+}
+
+/// Reads the next line into `line` (without its newline); a line over [`MAX_LINE`]
+/// comes back empty. Returns false at the end of the input.
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<bool> {
+    line.clear();
+    let mut any = false;
+    let mut too_long = false;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(any);
+        }
+        any = true;
+        let (chunk, done) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        if !too_long && line.len() + chunk.len() <= MAX_LINE {
+            line.extend_from_slice(chunk);
+        } else {
+            too_long = true;
+            line.clear();
+        }
+        let used = done.unwrap_or(buf.len());
+        reader.consume(used);
+        if done.is_some() {
+            return Ok(true);
+        }
+    }
+}
+
+fn add_line(chain: &mut Chain, line: &[u8]) {
+    if memchr::memmem::find(line, b"\"uuid\"").is_none() {
+        return;
+    }
+    let Ok(r) = serde_json::from_slice::<Line>(line) else {
+        return;
+    };
+    let Some(uuid) = r.uuid.as_deref().and_then(uuid_number) else {
+        return;
+    };
+    let at_ms = r
+        .timestamp
+        .as_deref()
+        .and_then(parse_timestamp)
+        .map(|t| t.timestamp_millis());
+    let index = u32::try_from(chain.records.len()).unwrap_or(u32::MAX);
+    chain.records.push(ChainRecord { uuid, at_ms });
+    if r.ty.as_deref() == Some("user")
+        && r.is_meta != Some(true)
+        && r.is_compact_summary != Some(true)
+        && let Some(text) = r.message.and_then(|m| m.content).and_then(prompt_text)
+    {
+        chain.prompts.push((index, text));
+    }
+}
+
+/// What the fork analysis needs of one transcript.
+pub struct Member<'a> {
+    /// The session id.
+    pub id: &'a str,
+    /// The transcript's metadata (its chain filled by [`fill_chains`]).
+    pub meta: &'a TranscriptMeta,
+    /// The transcript file's birth time, where known.
+    pub file_born: Option<DateTime<Utc>>,
+}
+
+/// What the analysis found for a fork.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fork {
+    /// The session it was forked from.
+    pub parent: String,
+    /// When it was made: its first own record's timestamp.
+    pub made_at: Option<DateTime<Utc>>,
+    /// The first prompt asked in it (`None` when none was).
+    pub first_prompt: Option<String>,
+}
+
+/// Indices of the transcripts that share their first prompt's uuid with another, grouped.
+pub fn groups(metas: &[Option<&TranscriptMeta>]) -> Vec<Vec<usize>> {
+    let mut by_uuid: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, m) in metas.iter().enumerate() {
+        if let Some(u) = m.and_then(|m| m.first_prompt_uuid.as_deref()) {
+            by_uuid.entry(u).or_default().push(i);
+        }
+    }
+    by_uuid.into_values().filter(|g| g.len() > 1).collect()
+}
+
+/// The fork analysis of one group (members sharing a first prompt's uuid): for each
+/// member, in `members`' order, its [`Fork`] or `None` for the root.
+pub fn link_group(members: &[Member]) -> Vec<Option<Fork>> {
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    order.sort_by_key(|&i| birth_key(&members[i]));
+    let mut out = vec![None; members.len()];
+    // Each record's uuid, with the oldest member holding it (its writer).
+    let mut holder: HashMap<u128, usize> = HashMap::new();
+    for (rank, &i) in order.iter().enumerate() {
+        let m = &members[i];
+        let Some(chain) = &m.meta.chain else {
+            // Unreadable now: by time alone, a fork of the oldest member.
+            if rank > 0 {
+                out[i] = Some(Fork {
+                    parent: members[order[0]].id.to_owned(),
+                    made_at: None,
+                    first_prompt: m.meta.first_prompt.clone(),
+                });
+            }
+            continue;
+        };
+        out[i] = analyse(members, chain, &holder);
+        for r in &chain.records {
+            holder.entry(r.uuid).or_insert(i);
+        }
+    }
+    out
+}
+
+/// Copied and own records of one chain against the records of every older member.
+fn analyse(members: &[Member], chain: &Chain, holder: &HashMap<u128, usize>) -> Option<Fork> {
+    let last_copied = chain
+        .records
+        .iter()
+        .rposition(|r| holder.contains_key(&r.uuid))?;
+    let parent = holder[&chain.records[last_copied].uuid];
+    let own = |i: usize| !holder.contains_key(&chain.records[i].uuid);
+    let made_at = (0..chain.records.len())
+        .filter(|&i| own(i))
+        .filter_map(|i| chain.records[i].at_ms)
+        .min()
+        .and_then(DateTime::<Utc>::from_timestamp_millis);
+    let first_prompt = chain
+        .prompts
+        .iter()
+        .find(|(i, _)| own(*i as usize))
+        .map(|(_, text)| text.clone());
+    Some(Fork {
+        parent: members[parent].id.to_owned(),
+        made_at,
+        first_prompt,
+    })
+}
+
+/// A time that sorts after every known one when unknown.
+type LateIfUnknown = (bool, Option<DateTime<Utc>>);
+
+fn late_if_unknown(t: Option<DateTime<Utc>>) -> LateIfUnknown {
+    (t.is_none(), t)
+}
+
+/// Sort key for "older": birth (earliest known), then file birth, then first timestamp,
+/// then fewer records first (a parent that has not gone on is a prefix of its fork),
+/// then id. Unknown times sort last.
+fn birth_key<'a>(m: &Member<'a>) -> (LateIfUnknown, LateIfUnknown, LateIfUnknown, usize, &'a str) {
+    let born = match (m.file_born, m.meta.bookkeeping_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let records = m.meta.chain.as_ref().map_or(0, |c| c.records.len());
+    (
+        late_if_unknown(born),
+        late_if_unknown(m.file_born),
+        late_if_unknown(m.meta.first_timestamp),
+        records,
+        m.id,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn ts(s: &str) -> DateTime<Utc> {
+        parse_timestamp(s).unwrap()
+    }
+
+    fn rec(u: u128, at: &str) -> ChainRecord {
+        ChainRecord {
+            uuid: u,
+            at_ms: Some(ts(at).timestamp_millis()),
+        }
+    }
+
+    fn meta(records: Vec<ChainRecord>, prompts: &[(u32, &str)], book: &str) -> TranscriptMeta {
+        TranscriptMeta {
+            first_timestamp: records
+                .first()
+                .and_then(|r| r.at_ms)
+                .and_then(DateTime::from_timestamp_millis),
+            bookkeeping_at: Some(ts(book)),
+            chain: Some(Box::new(Chain {
+                records,
+                prompts: prompts.iter().map(|(i, t)| (*i, (*t).to_owned())).collect(),
+            })),
+            ..Default::default()
+        }
+    }
+
+    const T0: &str = "2026-01-01T00:00:00.000Z";
+    const T1: &str = "2026-01-01T00:00:01.000Z";
+    const T2: &str = "2026-01-01T00:00:02.000Z";
+    const T3: &str = "2026-01-01T00:00:03.000Z";
+    const T4: &str = "2026-01-01T00:00:04.000Z";
+    const T5: &str = "2026-01-01T00:00:05.000Z";
+
+    #[test]
+    fn siblings_a_parent_that_went_on_and_a_fork_of_a_fork() {
+        // P: prompt 1, answer 2 at T0; goes on with 7, 8 at T3.
+        let p = meta(
+            vec![rec(1, T0), rec(2, T0), rec(7, T3), rec(8, T3)],
+            &[(0, "root"), (2, "P goes on")],
+            T0,
+        );
+        // F1 forks P at T1; F2 forks P at T4 after P went on; G forks F1 at T5.
+        let f1 = meta(
+            vec![rec(1, T0), rec(2, T0), rec(3, T1), rec(4, T1)],
+            &[(0, "root"), (2, "F1 asks")],
+            T1,
+        );
+        let f2 = meta(
+            vec![rec(1, T0), rec(2, T0), rec(7, T3), rec(8, T3), rec(9, T4)],
+            &[(0, "root"), (2, "P goes on"), (4, "F2 asks")],
+            T4,
+        );
+        let g = meta(
+            vec![rec(1, T0), rec(2, T0), rec(3, T1), rec(4, T1), rec(5, T5)],
+            &[(0, "root"), (2, "F1 asks"), (4, "G asks")],
+            T5,
+        );
+        // Every file reports the same (useless) birth time, as after a copy.
+        let born = Some(ts("2026-06-01T00:00:00Z"));
+        let ids = ["g", "f2", "p", "f1"];
+        let metas = [&g, &f2, &p, &f1];
+        let members: Vec<Member> = ids
+            .iter()
+            .zip(metas)
+            .map(|(id, meta)| Member {
+                id,
+                meta,
+                file_born: born,
+            })
+            .collect();
+        let got = link_group(&members);
+        let parent = |i: usize| got[i].as_ref().map(|f| f.parent.as_str());
+        assert_eq!(parent(2), None, "p is the root");
+        assert_eq!(parent(3), Some("p"));
+        assert_eq!(parent(1), Some("p"), "f2 copied p's later records");
+        assert_eq!(parent(0), Some("f1"), "g copied f1's own records");
+        let f = got[0].as_ref().unwrap();
+        assert_eq!(f.made_at, Some(ts(T5)));
+        assert_eq!(f.first_prompt.as_deref(), Some("G asks"));
+        assert_eq!(
+            got[1].as_ref().unwrap().first_prompt.as_deref(),
+            Some("F2 asks")
+        );
+    }
+
+    #[test]
+    fn birth_time_orders_members_without_bookkeeping_lines() {
+        let mut p = meta(vec![rec(1, T0), rec(2, T0)], &[(0, "root")], T0);
+        let mut f = meta(
+            vec![rec(1, T0), rec(2, T0), rec(3, T2)],
+            &[(0, "root"), (2, "mine")],
+            T0,
+        );
+        p.bookkeeping_at = None;
+        f.bookkeeping_at = None;
+        let members = [
+            Member {
+                id: "a-fork",
+                meta: &f,
+                file_born: Some(ts(T2)),
+            },
+            Member {
+                id: "b-parent",
+                meta: &p,
+                file_born: Some(ts(T0)),
+            },
+        ];
+        let got = link_group(&members);
+        assert_eq!(got[0].as_ref().map(|f| f.parent.as_str()), Some("b-parent"));
+        assert_eq!(got[1], None);
+        // With no birth time either, the parent not gone on is a prefix: fewer records
+        // means older.
+        let members = [
+            Member {
+                id: "a-fork",
+                meta: &f,
+                file_born: None,
+            },
+            Member {
+                id: "b-parent",
+                meta: &p,
+                file_born: None,
+            },
+        ];
+        let got = link_group(&members);
+        assert_eq!(got[0].as_ref().map(|f| f.parent.as_str()), Some("b-parent"));
+    }
+
+    #[test]
+    fn chain_reading_skips_what_is_not_a_record() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let u1 = "11111111-1111-4111-8111-111111111111";
+        let u2 = "22222222-2222-4222-8222-222222222222";
+        writeln!(f, r#"{{"type":"queue-operation","timestamp":"{T0}"}}"#).unwrap();
+        writeln!(
+            f,
+            r#"{{"type":"user","uuid":"{u1}","timestamp":"{T1}","message":{{"content":"hello"}}}}"#
+        )
+        .unwrap();
+        writeln!(f, "not json {{\"uuid\"").unwrap();
+        writeln!(
+            f,
+            r#"{{"type":"user","uuid":"not-a-uuid","timestamp":"{T1}"}}"#
+        )
+        .unwrap();
+        writeln!(
+            f,
+            r#"{{"type":"user","isMeta":true,"uuid":"{u2}","message":{{"content":"meta"}}}}"#
+        )
+        .unwrap();
+        write!(f, r#"{{"type":"user","uuid":"{u1}","message":{{"content":[{{"type":"text","text":"cut"}}]}}}}"#).unwrap();
+        let size = f.as_file().metadata().unwrap().len();
+        let c = read_chain(f.path(), size).unwrap();
+        assert_eq!(c.records.len(), 3);
+        assert_eq!(c.records[0].uuid, 0x11111111111141118111111111111111);
+        assert_eq!(c.records[0].at_ms, Some(ts(T1).timestamp_millis()));
+        assert_eq!(c.records[1].at_ms, None);
+        assert_eq!(c.prompts, [(0, "hello".to_owned()), (2, "cut".to_owned())]);
+        // Only the first `size` bytes count (a file still being written).
+        let c = read_chain(f.path(), 10).unwrap();
+        assert!(c.records.is_empty());
+    }
+
+    #[test]
+    fn overlong_lines_are_skipped_not_held() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let u1 = "11111111-1111-4111-8111-111111111111";
+        let huge = "x".repeat(MAX_LINE + 10);
+        writeln!(
+            f,
+            r#"{{"type":"user","uuid":"{u1}","message":{{"content":"{huge}"}}}}"#
+        )
+        .unwrap();
+        writeln!(
+            f,
+            r#"{{"type":"user","uuid":"{u1}","message":{{"content":"after"}}}}"#
+        )
+        .unwrap();
+        let size = f.as_file().metadata().unwrap().len();
+        let c = read_chain(f.path(), size).unwrap();
+        assert_eq!(c.records.len(), 1);
+        assert_eq!(c.prompts, [(0, "after".to_owned())]);
+    }
+}
