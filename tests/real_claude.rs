@@ -920,8 +920,9 @@ fn real_link_removed_after_start_up_is_not_missed() {
     let elsewhere = world.workdir("elsewhere");
     let talk = |state: &str| {
         let mut cmd = world.seance_cmd(&alpha, &[&beta], &elsewhere);
+        // -v: "no link needed" is one of the mechanics only -v shows.
         cmd.env("XDG_STATE_HOME", world.path().join(state))
-            .args(["--talk", &made.id]);
+            .args(["-v", "--talk", &made.id]);
         cmd
     };
 
