@@ -11,8 +11,11 @@
 pub mod cli;
 pub mod config;
 pub mod discover;
+pub mod find;
 pub mod link;
 pub mod list;
+pub mod pick;
+pub mod platform;
 pub mod run;
 pub mod talk;
 pub mod util;

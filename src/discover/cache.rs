@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::discover::transcript::TranscriptMeta;
 
 /// Bumped whenever [`TranscriptMeta`] or the way it is computed changes.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// File name inside the cache directory.
 pub const CACHE_FILE: &str = "transcripts.bin";

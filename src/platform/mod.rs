@@ -1,0 +1,3 @@
+//! Platform-specific code, behind `#[cfg]`: Linux and macOS bodies side by side.
+
+pub mod ancestors;
