@@ -8,30 +8,31 @@ use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Parser, ValueEnum};
 
 const AFTER_HELP: &str = "\
-Accounts are found in $CLAUDE_CONFIG_DIR (else ~/.claude), a Gas Town town's
-mayor/accounts.json (town from $GT_ROOT/$GT_TOWN_ROOT or the directories above),
---account-dir, $SEANCE_ACCOUNT_DIRS (':'-separated) and ~/.claude*, ~/.ccs/instances/*.
+Accounts: $CLAUDE_CONFIG_DIR (else ~/.claude), a Gas Town town's
+mayor/accounts.json (town from $GT_ROOT/$GT_TOWN_ROOT or the directories
+above), --account-dir, $SEANCE_ACCOUNT_DIRS (':'-separated), ~/.claude* and
+~/.ccs/instances/*.
 
-Sessions are listed newest activity first (the transcript's modification time, as
-Claude Code's own picker orders them); --sort started orders by start instead.
-Filters also choose what a talk uses: with one id in several accounts, --account
-picks the copy.
+Order: newest activity first (the transcript's modification time, as in
+Claude Code's own picker); --sort started orders by start. The filters also
+choose what a talk uses: of an id several accounts hold, --account picks
+the copy.
 
 Examples:
-  seance                              the 20 newest sessions of every account
-  seance --role crew --since 2d       Gas Town crew sessions of the last two days
-  seance --talk                       pick a session in a full-screen list, then talk
-  seance --talk 4662                  resume session 4662... as a fork, interactively
-  seance --talk 'Lantern notes'       the session renamed so (custom title or agent name)
+  seance                         the 20 sessions active last, every account
+  seance --role crew --since 2d  Gas Town crew sessions of the last two days
+  seance --talk                  pick a session in a full-screen list
+  seance --talk 4662             resume session 4662... as a fork
+  seance --talk 'Lantern notes'  the session renamed so (title or agent name)
   seance --talk 4662 -p 'where did you put the migration?'
   seance --role crew/max --last -p 'where did you put the migration?'
 
 Exit status:
   0    success (for --talk: claude exited 0)
-  1    runtime error (session not found or ambiguous, claude missing, lock timeout, I/O)
-  2    usage error (bad flags or values; --talk with no id and no terminal to pick on)
+  1    runtime error (not found or ambiguous, claude missing, lock, I/O)
+  2    usage error (bad flags or values; --talk with no id and no terminal)
   130  the picker was left (Esc or Ctrl-C); nothing was linked
-  N    with --talk: claude's own exit status, 128+n when it died of signal n";
+  N    with --talk: claude's own exit status, 128+n for signal n";
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

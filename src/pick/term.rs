@@ -14,8 +14,8 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::Show;
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
-    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
-    disable_raw_mode, enable_raw_mode,
+    BeginSynchronizedUpdate, Clear, ClearType, EndSynchronizedUpdate, EnterAlternateScreen,
+    LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
@@ -65,7 +65,7 @@ impl Screen {
             .with_context(|| format!("installing a handler for signal {sig}"))?;
             signals.push(id);
         }
-        let mut screen = Screen {
+        let screen = Screen {
             terminal: Terminal::new(CrosstermBackend::new(BufWriter::new(
                 tty.try_clone().context("opening /dev/tty")?,
             )))
@@ -75,8 +75,11 @@ impl Screen {
         };
         enable_raw_mode().context("putting the terminal in raw mode")?;
         HELD.store(true, Ordering::SeqCst);
-        execute!(tty, EnterAlternateScreen).context("switching to the alternate screen")?;
-        screen.terminal.clear().context("clearing the screen")?;
+        // Cleared by hand: ratatui's clear() asks the terminal where the cursor is,
+        // which costs a round trip (and hangs until a timeout on a terminal that does
+        // not answer).
+        execute!(tty, EnterAlternateScreen, Clear(ClearType::All))
+            .context("switching to the alternate screen")?;
         Ok(screen)
     }
 
