@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::discover::transcript::TranscriptMeta;
 
-/// Bumped whenever [`TranscriptMeta`] or the way it is computed changes.
-const VERSION: u32 = 3;
+/// Bumped whenever [`TranscriptMeta`], the way it is computed, or the file's layout
+/// changes (4: rows written newest mtime first).
+const VERSION: u32 = 4;
 
 /// File name inside the cache directory.
 pub const CACHE_FILE: &str = "transcripts.bin";
@@ -64,7 +65,8 @@ struct Row {
 }
 
 /// Magic bytes opening a cache file, then a little-endian CRC-32 of the rest, then the
-/// postcard-encoded `(VERSION, Vec<Row>)`.
+/// postcard-encoded `(VERSION, Vec<Row>)`, rows sorted by mtime, newest first (so the
+/// picker can draw its first rows from the head of the file).
 const MAGIC: &[u8; 8] = b"seance\0c";
 
 /// Loaded cache contents: path → (size, mtime, metadata).
@@ -84,12 +86,35 @@ impl Cache {
         Self::decode(&bytes).unwrap_or_default()
     }
 
-    fn decode(bytes: &[u8]) -> Option<Cache> {
-        let rest = bytes.strip_prefix(MAGIC)?;
-        let (crc, body) = rest.split_first_chunk::<4>()?;
-        if u32::from_le_bytes(*crc) != crc32fast::hash(body) {
+    /// The first `n` rows of the cache file at `path`, which are the `n` transcripts
+    /// modified last (rows are written newest first), with the number of rows the file
+    /// holds. `None` for a missing, unreadable, corrupt or old-version file.
+    pub fn load_head(path: &Path, n: usize) -> Option<(usize, Vec<(CacheKey, TranscriptMeta)>)> {
+        let bytes = fs::read(path).ok()?;
+        let body = checked_body(&bytes)?;
+        let (version, rest): (u32, &[u8]) = postcard::take_from_bytes(body).ok()?;
+        if version != VERSION {
             return None;
         }
+        // A postcard sequence is its length (a varint, as a u64 is) then its items.
+        let (len, mut rest): (u64, &[u8]) = postcard::take_from_bytes(rest).ok()?;
+        let len = usize::try_from(len).ok()?;
+        let mut rows = Vec::with_capacity(n.min(len));
+        while rows.len() < n.min(len) {
+            let (r, more): (Row, &[u8]) = postcard::take_from_bytes(rest).ok()?;
+            rest = more;
+            let key = CacheKey {
+                path: PathBuf::from(r.path),
+                size: r.size,
+                mtime_ns: r.mtime_ns,
+            };
+            rows.push((key, r.meta));
+        }
+        Some((len, rows))
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Cache> {
+        let body = checked_body(bytes)?;
         let (version, rows): (u32, Vec<Row>) = postcard::from_bytes(body).ok()?;
         (version == VERSION).then(|| Cache {
             rows: rows
@@ -137,6 +162,13 @@ impl Cache {
     }
 }
 
+/// The body of a cache file's bytes when its magic and checksum are right.
+fn checked_body(bytes: &[u8]) -> Option<&[u8]> {
+    let rest = bytes.strip_prefix(MAGIC)?;
+    let (crc, body) = rest.split_first_chunk::<4>()?;
+    (u32::from_le_bytes(*crc) == crc32fast::hash(body)).then_some(body)
+}
+
 fn mtime_ns(mtime: Option<SystemTime>) -> u64 {
     mtime
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -155,7 +187,8 @@ pub fn save<'a>(
 ) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     crate::util::atomic::create_private_dir_all(dir)?;
-    let keys_and_metas: Vec<(CacheKey, &TranscriptMeta)> = rows.collect();
+    let mut keys_and_metas: Vec<(CacheKey, &TranscriptMeta)> = rows.collect();
+    keys_and_metas.sort_unstable_by_key(|(k, _)| std::cmp::Reverse(k.mtime_ns));
     let rows: Vec<RowRef> = keys_and_metas
         .iter()
         .filter_map(|(k, m)| {
@@ -226,6 +259,34 @@ mod tests {
         let mut c = Cache::load(&file);
         let t6 = t5 + Duration::from_nanos(1);
         assert_eq!(c.take(&k.path, 10, Some(t6)), None, "mtime differs");
+    }
+
+    #[test]
+    fn the_head_holds_the_newest_rows() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join(CACHE_FILE);
+        let metas: Vec<TranscriptMeta> = (0..5)
+            .map(|i| TranscriptMeta {
+                cwd: Some(format!("/w{i}")),
+                ..Default::default()
+            })
+            .collect();
+        let rows = metas.iter().enumerate().map(|(i, m)| {
+            let at = UNIX_EPOCH + Duration::from_secs([3, 1, 4, 5, 2][i]);
+            (
+                CacheKey::new(Path::new(&format!("/a/{i}.jsonl")), 1, Some(at)),
+                m,
+            )
+        });
+        save(&file, rows).unwrap();
+        let (total, head) = Cache::load_head(&file, 2).unwrap();
+        assert_eq!(total, 5);
+        let cwds: Vec<_> = head.iter().map(|(_, m)| m.cwd.clone().unwrap()).collect();
+        assert_eq!(cwds, ["/w3", "/w2"]);
+        assert_eq!(Cache::load_head(&file, 99).unwrap().1.len(), 5);
+        assert_eq!(Cache::load(&file).len(), 5);
+        fs::write(&file, b"junk").unwrap();
+        assert!(Cache::load_head(&file, 2).is_none());
     }
 
     #[test]

@@ -267,17 +267,20 @@ pub fn scan(opts: ScanOptions) -> Catalog {
     }
 }
 
-/// The sessions the metadata cache at `cache_file` last saw, built without touching any
-/// project folder: what the picker draws at once, before a [`scan`] reconciles. Only
+/// Sessions of the `n` transcripts the metadata cache at `cache_file` saw modified
+/// last, built without touching any project folder: what the picker draws at once,
+/// before a [`scan`] reconciles. Also gives how many transcripts the cache holds. Only
 /// transcripts directly in an account's project folders count; index entries, events
 /// and live state are missing, and files gone since are still there. A missing,
 /// corrupt or old cache gives none.
-pub fn from_cache(accounts: &[Account], cache_file: &Path) -> Vec<Session> {
-    let cache = Cache::load(cache_file);
+pub fn from_cache(accounts: &[Account], cache_file: &Path, n: usize) -> (Vec<Session>, usize) {
+    let Some((total, rows)) = Cache::load_head(cache_file, n) else {
+        return (Vec::new(), 0);
+    };
     let roots: Vec<PathBuf> = accounts.iter().map(Account::projects_dir).collect();
-    let mut found = Vec::with_capacity(cache.len());
-    let mut metas = Vec::with_capacity(cache.len());
-    for (key, meta) in cache.into_rows() {
+    let mut found = Vec::with_capacity(rows.len());
+    let mut metas = Vec::with_capacity(rows.len());
+    for (key, meta) in rows {
         let Some(folder) = key.path.parent() else {
             continue;
         };
@@ -314,7 +317,7 @@ pub fn from_cache(accounts: &[Account], cache_file: &Path) -> Vec<Session> {
     link_forks(&mut merge.sessions);
     title_from_first_prompt(&mut merge.sessions);
     count_copies(&mut merge.sessions);
-    merge.sessions
+    (merge.sessions, total)
 }
 
 /// A project folder to list: owning account's index, folder name, path.

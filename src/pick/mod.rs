@@ -28,6 +28,11 @@ mod view;
 pub use rank::{Ranker, haystack};
 pub use term::terminal_available;
 
+/// Sessions drawn from the head of the metadata cache before the walk completes: the
+/// transcripts modified last, many screens' worth. (Decoding all 20,000 rows of a big
+/// cache costs more than the first frame may.)
+const HEAD_ROWS: usize = 1000;
+
 /// How the picker ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Picked {
@@ -225,10 +230,10 @@ enum Step {
 ///
 /// Errors: the terminal cannot be set up, read or written.
 pub fn pick(cfg: &Config, filters: &Filters) -> Result<Picked> {
-    let mut sessions = cfg
+    let (mut sessions, _) = cfg
         .cache_file
         .as_deref()
-        .map(|f| discover::from_cache(&cfg.accounts, f))
+        .map(|f| discover::from_cache(&cfg.accounts, f, HEAD_ROWS))
         .unwrap_or_default();
     let mut screen = term::Screen::open()?;
     let mut walk = None;

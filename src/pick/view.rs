@@ -70,15 +70,16 @@ fn style(st: &State, color: Color) -> Style {
 /// `> query` with the cursor after it, and the counts (and whether the folders are still
 /// being read) on the right.
 fn query_line(f: &mut Frame, area: Rect, st: &State) {
+    // While the folders are read the rows are the newest the cache knows.
     let counts = format!(
-        "{}/{}{}",
-        st.shown.len(),
-        st.rows.len(),
+        "{}{}/{}",
         if st.scanning {
-            " · reading folders…"
+            "reading folders… "
         } else {
             ""
-        }
+        },
+        st.shown.len(),
+        st.rows.len(),
     );
     let query = for_terminal(&st.query).into_owned();
     let room = (area.width as usize).saturating_sub(counts.chars().count() + 3);
