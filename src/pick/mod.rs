@@ -239,7 +239,10 @@ pub fn pick(cfg: &Config, filters: &Filters) -> Result<Picked> {
     let mut walk = None;
     let mut carry = Carry::default();
     loop {
-        let (rows, _) = select(&sessions, filters);
+        let (mut rows, _) = select(&sessions, filters);
+        // Only a transcript can be resumed: index entries and Gas Town events alone
+        // are not listed here.
+        rows.retain(|s| s.transcript.is_some());
         // Before the walk has started the rows are the cache's; after, the walk's.
         let mut st = State::new(rows, cfg, filters, walk.is_none());
         st.restore(std::mem::take(&mut carry));
