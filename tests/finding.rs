@@ -320,6 +320,35 @@ fn picker_gives_the_terminal_back_on_sigterm() {
     assert!(f.runs().is_empty());
 }
 
+#[test]
+fn picker_gives_the_terminal_back_on_panic() {
+    let f = fruit();
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c")
+        .arg(r#""$SEANCE" --talk; echo "STATUS=$?"; stty -a"#)
+        .env("SEANCE", assert_cmd::cargo::cargo_bin("seance"));
+    let seance = f.cmd();
+    for (k, v) in seance.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    c.env("SEANCE_TEST_FAULT", "picker-panic");
+    let mut pty = Pty::spawn(c);
+    pty.expect("STATUS=101", SCREEN);
+    assert_eq!(pty.wait(SCREEN), Ended::Code(0));
+    let text = pty.text();
+    assert!(text.contains("test fault: picker-panic"), "{text}");
+    let stty = &text[text.find("STATUS=101").unwrap()..];
+    assert!(stty.contains(" icanon") && stty.contains(" echo"), "{stty}");
+    assert!(!stty.contains("-icanon"), "{stty}");
+    // The message was printed after the main screen came back, so it can be read.
+    let raw = String::from_utf8_lossy(&pty.raw()).into_owned();
+    let left = raw.find("\x1b[?1049l").expect("alternate screen left");
+    assert!(raw[left..].contains("picker-panic"), "{raw:?}");
+    assert!(f.runs().is_empty());
+}
+
 /// The alternate screen was left and the cursor shown after the picker drew.
 fn assert_restored(raw: &[u8]) {
     let raw = String::from_utf8_lossy(raw);

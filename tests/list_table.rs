@@ -263,3 +263,48 @@ fn wide_characters_are_measured_by_display_width() {
         }
     }
 }
+
+/// Issue 13: at 80 columns the title keeps 30 characters, the project shows its last
+/// components, a fork is marked and shown by its own first prompt, and no line (the
+/// footer included) is wider than the terminal.
+#[test]
+fn eighty_columns_are_made_for_reading() {
+    let sb = Sandbox::new();
+    let long = "Move the lantern migration before the schema split and say why";
+    transcript(
+        &sb.current,
+        "-p",
+        TITLED,
+        convo("/tmp/ls1/gastown/crew/max", TS, TS, long),
+    );
+    let fork = format!(
+        "{}\n",
+        serde_json::json!({"type":"user","cwd":"/tmp/ls1/gastown/crew/max",
+            "timestamp":"2026-03-02T00:00:00Z","forkedFrom":{"sessionId":TITLED},
+            "message":{"role":"user","content":"And where did the key go after the split?"}})
+    );
+    transcript(&sb.current, "-p", AI, fork);
+    let out = sb.cmd().env("COLUMNS", "80").output().unwrap();
+    let out = String::from_utf8(out.stdout).unwrap();
+    for line in out.lines() {
+        assert!(
+            console::measure_text_width(line) <= 80,
+            "{line:?} is wider than 80:\n{out}"
+        );
+    }
+    let lines: Vec<&str> = out.lines().collect();
+    let title_at = lines[0].find("TITLE").unwrap();
+    let row = |id: &str| *lines.iter().find(|l| l.contains(&id[..8])).unwrap();
+    let title: String = row(TITLED).chars().skip(title_at).collect();
+    assert!(title.chars().count() >= 30, "{title:?}\n{out}");
+    assert!(long.starts_with(title.trim_end_matches('…')), "{title:?}");
+    assert!(row(TITLED).contains("…/crew/max"), "{out}");
+    assert!(!out.contains("/tmp/ls1/…"), "{out}");
+    assert!(row(AI).starts_with("↳"), "{out}");
+    assert!(row(AI).contains("And where did the key"), "{out}");
+    assert!(footer(&out).contains("↳ = fork"), "{out}");
+    assert!(
+        out.split("\n\n").nth(1).unwrap().lines().count() >= 2,
+        "the footer wraps:\n{out}"
+    );
+}

@@ -249,6 +249,10 @@ pub fn pick(cfg: &Config, filters: &Filters) -> Result<Picked> {
         screen
             .draw(|f| view::draw(f, &st))
             .context("drawing the picker")?;
+        // Tests check that a panic gives the terminal back.
+        if std::env::var_os(crate::link::guard::FAULT_ENV).is_some_and(|v| v == "picker-panic") {
+            panic!("test fault: picker-panic");
+        }
         // The walk starts once the first rows are on the screen.
         let rx = walk.get_or_insert_with(|| start_walk(cfg));
         match events(&mut screen, &mut st, rx)? {
