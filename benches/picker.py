@@ -114,7 +114,9 @@ def main():
     runs = [one_run(a.seance, env, a.query, a.cols, a.rows) for _ in range(a.runs)]
     first = [r["first"] for r in runs]
     rec = [r["reconcile"] for r in runs]
-    keys = [k for r in runs for k in r["keys"]]
+    n = len(a.query)
+    typed = [k for r in runs for k in r["keys"][:n]]
+    erased = [k for r in runs for k in r["keys"][n:]]
     print(f"runs: {a.runs}, terminal {a.cols}x{a.rows}, query {a.query!r} typed then erased")
     print(f"rows in the first frame: {sorted(set(r['first_rows'] for r in runs))}")
     print(f"exit codes: {sorted(set(r['exit'] for r in runs))}")
@@ -122,8 +124,13 @@ def main():
           f"min {min(first):.1f}, max {max(first):.1f}")
     print(f"walk reconciled ms: median {statistics.median(rec):.1f}, "
           f"min {min(rec):.1f}, max {max(rec):.1f}")
-    print(f"keystroke to frame ms ({len(keys)} keys): median {statistics.median(keys):.1f}, "
-          f"p90 {pct(keys, 90):.1f}, p99 {pct(keys, 99):.1f}, max {max(keys):.1f}")
+    for name, keys in (("typed", typed), ("erased", erased)):
+        print(f"keystroke to frame ms, {name} ({len(keys)} keys): "
+              f"median {statistics.median(keys):.1f}, p90 {pct(keys, 90):.1f}, "
+              f"max {max(keys):.1f}, min {min(keys):.1f}")
+    per_key = list(zip(*[r["keys"][:n] for r in runs]))
+    print("typed, median per key: " + " ".join(
+        f"{c!r}:{statistics.median(ks):.1f}" for c, ks in zip(a.query, per_key)))
     print(f"load average: {open('/proc/loadavg').read().split()[:3]}")
     return 0 if all(r["first_rows"] > 0 and r["exit"] == 130 for r in runs) else 1
 

@@ -129,11 +129,12 @@ impl<'a> State<'a> {
 
     /// Takes over what `carry` kept from the previous list.
     fn restore(&mut self, carry: Carry) {
-        if carry.query.is_empty() && carry.highlighted.is_none() {
-            return;
+        // With nothing typed every row shows in order: no ranking needed yet (the
+        // ranker is built after this frame is drawn).
+        if !carry.query.is_empty() {
+            self.query = carry.query;
+            self.requery();
         }
-        self.query = carry.query;
-        self.requery();
         if let Some((id, dir)) = carry.highlighted {
             let at = self.shown.iter().position(|&i| {
                 let s = self.rows[i as usize];

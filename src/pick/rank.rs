@@ -1,17 +1,20 @@
 //! Ranking the picker's rows for what the user typed: fuzzy, with nucleo's matcher (the
 //! one Helix uses), over title, first prompt, project directory, account, actor, branch
-//! and id. Rows holding the query as an exact substring (any case) rank first, then by
-//! fuzzy score, then in the listing's order. Both tests are case-insensitive, on one
-//! text per row: the fuzzy one is nucleo's; the substring one is nucleo's too, except on
-//! ASCII text, where a SIMD search of a lower-case copy gives the same answer faster.
+//! and id, in any case, accents folded unless the query has some (nucleo's "smart"
+//! normalization). Rows holding the whole query as a substring rank first.
 //!
-//! Each keystroke that extends the query only re-scores the rows the shorter query
-//! kept, and the results for each shorter query are kept, so a backspace costs nothing.
-//! While many rows are left (short queries over tens of thousands of rows) each is
-//! scored greedily, in time linear in its text; nucleo's optimal score (quadratic)
-//! orders the rows once few are left. Both accept the same rows.
+//! Each keystroke that extends the query only looks again at the rows the shorter
+//! query kept, and the rankings of the shorter queries are kept, so a backspace costs
+//! nothing. While many rows are left (a short query over tens of thousands of rows),
+//! the matches are kept in the listing's order (newest first) within their tier rather
+//! than scored: for an ASCII query the test is then a SIMD search through a folded copy
+//! of each row's text (lower case, accents folded, as nucleo folds it), where nucleo's
+//! optimal score is quadratic and, over thousands of rows each matching a letter or two,
+//! orders little worth ordering. Once few rows are left, nucleo's score orders them.
+//! Both ways accept the same rows.
 
 use memchr::memmem;
+use nucleo_matcher::chars::{graphemes, normalize, to_lower_case};
 use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32String};
 use rayon::prelude::*;
@@ -21,15 +24,24 @@ use crate::discover::Session;
 /// Characters of the title and of the first prompt that are searched.
 const TEXT_CHARS: usize = 120;
 
-/// Above this many candidate rows, scores are greedy (see the module docs).
-const GREEDY_ABOVE: usize = 2000;
+/// Up to this many candidate rows, matches are ordered by nucleo's score; above, by
+/// the listing's order (see the module docs).
+const SCORED_UP_TO: usize = 2000;
+
+thread_local! {
+    /// Each thread's matcher: making one allocates and zeroes its scoring matrices
+    /// (about 130 KB), too costly to do per keystroke.
+    static MATCHER: std::cell::RefCell<Matcher> =
+        std::cell::RefCell::new(Matcher::new(Config::DEFAULT));
+}
 
 /// The searchable text of each row, and the rankings made so far.
 pub struct Ranker {
     /// Per row: the text nucleo scores.
     hay: Vec<Utf32String>,
-    /// Per row: the text in lower case when it is ASCII (for the substring test).
-    lower: Vec<Option<Box<[u8]>>>,
+    /// Per row: the text folded as nucleo folds it for an ASCII query (each character
+    /// normalized, then in lower case), for the fast tests.
+    folded: Vec<Box<str>>,
     /// Rankings of the queries typed so far, each a prefix of the next: (query, rows
     /// best first).
     done: Vec<(String, Vec<u32>)>,
@@ -61,23 +73,33 @@ pub fn haystack(s: &Session) -> String {
     text
 }
 
+/// `text` as nucleo compares it with an ASCII query: per grapheme, its first character
+/// normalized (accents folded), then in lower case.
+fn fold(text: &str) -> Box<str> {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase().into_boxed_str();
+    }
+    graphemes(text)
+        .map(|c| to_lower_case(normalize(c)))
+        .collect::<String>()
+        .into_boxed_str()
+}
+
 impl Ranker {
-    /// A ranker over `rows` (in the listing's order); builds each row's text in
+    /// A ranker over `rows` (in the listing's order); builds each row's texts in
     /// parallel.
     pub fn new(rows: &[&Session]) -> Ranker {
-        let (hay, lower) = rows
+        let (hay, folded) = rows
             .par_iter()
             .map(|s| {
                 let text = haystack(s);
-                let lower = text
-                    .is_ascii()
-                    .then(|| text.to_ascii_lowercase().into_bytes().into_boxed_slice());
-                (Utf32String::from(text), lower)
+                let folded = fold(&text);
+                (Utf32String::from(text), folded)
             })
             .unzip();
         Ranker {
             hay,
-            lower,
+            folded,
             done: Vec::new(),
         }
     }
@@ -121,13 +143,52 @@ impl Ranker {
         ranked
     }
 
-    /// Scores `pool` against `q`, in parallel, and sorts the matches.
+    /// Ranks `pool` for `q`, in parallel: whole-query substrings first, then the other
+    /// matches, by nucleo's score when at most [`SCORED_UP_TO`] rows are left, else in
+    /// the listing's order (see the module docs).
     fn score(&self, q: &str, pool: &[u32]) -> Vec<u32> {
-        self.score_with(q, pool, pool.len() > GREEDY_ABOVE)
+        // A backslash escapes a space in nucleo's patterns: leave those to nucleo.
+        let scored = pool.len() <= SCORED_UP_TO || q.contains('\\');
+        self.score_with(q, pool, scored)
     }
 
-    /// [`Ranker::score`], greedily or not.
-    fn score_with(&self, q: &str, pool: &[u32], greedy: bool) -> Vec<u32> {
+    /// [`Ranker::score`], with nucleo's scores or in the listing's order.
+    fn score_with(&self, q: &str, pool: &[u32], scored: bool) -> Vec<u32> {
+        let m = Matching::new(q);
+        let mut ranked: Vec<(bool, u32, u32)> = pool
+            .par_iter()
+            .with_min_len(256)
+            .filter_map(|&i| {
+                MATCHER.with_borrow_mut(|matcher| {
+                    let (hay, folded) = (self.hay[i as usize].slice(..), &self.folded[i as usize]);
+                    let score = if scored {
+                        u32::MAX - m.score(hay, matcher)?
+                    } else {
+                        m.matches(hay, folded, matcher).then_some(i)?
+                    };
+                    Some((!m.holds_whole(hay, folded, matcher), score, i))
+                })
+            })
+            .collect();
+        ranked.par_sort_unstable();
+        ranked.into_iter().map(|(_, _, i)| i).collect()
+    }
+}
+
+/// One query, made ready for matching rows.
+struct Matching {
+    /// nucleo's pattern: one fuzzy atom per word.
+    pattern: Pattern,
+    /// nucleo's test of the whole query as a substring.
+    whole: Atom,
+    /// For an ASCII query: a search for it in lower case, and its lower-case text.
+    ascii: Option<(memmem::Finder<'static>, String)>,
+    /// How the pattern's atoms set a matcher (used for the greedy match).
+    config: Config,
+}
+
+impl Matching {
+    fn new(q: &str) -> Matching {
         let pattern = Pattern::new(
             q,
             CaseMatching::Ignore,
@@ -141,42 +202,70 @@ impl Ranker {
             AtomKind::Substring,
             false,
         );
-        let lower_q = q.to_ascii_lowercase();
-        let finder = memmem::Finder::new(lower_q.as_bytes());
-        // As the atoms match: any case; accents folded unless the query has some
-        // (nucleo's "smart" normalization, close enough for the greedy pass).
+        // An ASCII query in lower case is what nucleo folds it to.
+        let ascii = q.is_ascii().then(|| {
+            let lower = q.to_ascii_lowercase();
+            (memmem::Finder::new(lower.as_bytes()).into_owned(), lower)
+        });
         let mut config = Config::DEFAULT;
         config.ignore_case = true;
         config.normalize = q.is_ascii();
-        let mut scored: Vec<(bool, u32, u32)> = pool
-            .par_iter()
-            .map_init(
-                || Matcher::new(config.clone()),
-                |m, &i| {
-                    let hay = self.hay[i as usize].slice(..);
-                    let score = if greedy {
-                        // The atoms' needles are already case-folded.
-                        let mut sum = 0u32;
-                        for atom in &pattern.atoms {
-                            sum += u32::from(m.fuzzy_match_greedy(hay, atom.needle_text())?);
-                        }
-                        sum
-                    } else {
-                        pattern.score(hay, m)?
-                    };
-                    let exact = match &self.lower[i as usize] {
-                        // An ASCII text holds a non-ASCII query nowhere.
-                        Some(lower) => q.is_ascii() && finder.find(lower).is_some(),
-                        None => whole.score(hay, m).is_some(),
-                    };
-                    Some((!exact, u32::MAX - score, i))
-                },
-            )
-            .flatten()
-            .collect();
-        scored.par_sort_unstable();
-        scored.into_iter().map(|(_, _, i)| i).collect()
+        Matching {
+            pattern,
+            whole,
+            ascii,
+            config,
+        }
     }
+
+    /// nucleo's score of a row's text, when it matches.
+    fn score(&self, hay: nucleo_matcher::Utf32Str<'_>, m: &mut Matcher) -> Option<u32> {
+        self.pattern.score(hay, m)
+    }
+
+    /// Whether every word of the query occurs, letters in order, in the row's text:
+    /// a SIMD search in the folded text for an ASCII query, nucleo's greedy (linear)
+    /// match otherwise.
+    fn matches(&self, hay: nucleo_matcher::Utf32Str<'_>, folded: &str, m: &mut Matcher) -> bool {
+        match &self.ascii {
+            Some((_, lower)) => lower
+                .split_ascii_whitespace()
+                .all(|w| in_order(w.as_bytes(), folded.as_bytes())),
+            None => {
+                m.config = self.config.clone();
+                self.pattern
+                    .atoms
+                    .iter()
+                    .all(|a| m.fuzzy_match_greedy(hay, a.needle_text()).is_some())
+            }
+        }
+    }
+
+    /// Whether the row's text holds the whole query.
+    fn holds_whole(
+        &self,
+        hay: nucleo_matcher::Utf32Str<'_>,
+        folded: &str,
+        m: &mut Matcher,
+    ) -> bool {
+        match &self.ascii {
+            Some((finder, _)) => finder.find(folded.as_bytes()).is_some(),
+            None => self.whole.score(hay, m).is_some(),
+        }
+    }
+}
+
+/// True when the bytes of `word` occur in `text` in order (a fuzzy match, as nucleo's
+/// matchers accept one, for ASCII words in folded text).
+fn in_order(word: &[u8], text: &[u8]) -> bool {
+    let mut at = 0;
+    for &b in word {
+        match memchr::memchr(b, &text[at..]) {
+            Some(k) => at += k + 1,
+            None => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -218,7 +307,7 @@ mod tests {
     }
 
     #[test]
-    fn greedy_and_optimal_scoring_accept_the_same_rows() {
+    fn the_fast_pass_and_nucleo_accept_the_same_rows() {
         let words = [
             "migration",
             "café",
@@ -242,8 +331,8 @@ mod tests {
         let r = Ranker::new(&refs);
         let all: Vec<u32> = (0..rows.len() as u32).collect();
         for q in ["m", "mig", "cafe", "café", "LAN crew", "日本", "p/m", "zz"] {
-            let mut greedy = r.score_with(q, &all, true);
-            let mut optimal = r.score_with(q, &all, false);
+            let mut fast = r.score_with(q, &all, false);
+            let mut scored = r.score_with(q, &all, true);
             // The exact-substring rows come first either way.
             let exact = |v: &[u32]| {
                 v.iter()
@@ -254,10 +343,10 @@ mod tests {
                     })
                     .count()
             };
-            assert_eq!(exact(&greedy), exact(&optimal), "{q}");
-            greedy.sort_unstable();
-            optimal.sort_unstable();
-            assert_eq!(greedy, optimal, "{q}");
+            assert_eq!(exact(&fast), exact(&scored), "{q}");
+            fast.sort_unstable();
+            scored.sort_unstable();
+            assert_eq!(fast, scored, "{q}");
         }
     }
 }
