@@ -43,6 +43,8 @@ pub fn draw(f: &mut Frame, st: &State) {
     };
     query_line(f, outer[0], st);
     st.list_height.set(list_area.height as usize);
+    // The highlighted row stays on screen whatever the height became.
+    st.scroll();
     rows(f, list_area, st);
     if let Some(p) = preview_area {
         preview(f, p, st, side);
