@@ -222,8 +222,34 @@ impl<'a> State<'a> {
 /// How one list's event loop ended.
 enum Step {
     Done(Picked),
-    /// The walk completed: these sessions replace the list.
-    Reconcile(Vec<Session>),
+    /// The walk completed: its list replaces the shown one.
+    Reconcile(Listed),
+}
+
+/// A list for the picker: the sessions it shows, in order, and, when it was made off
+/// the screen's thread, their ranker.
+#[derive(Default)]
+struct Listed {
+    rows: Vec<Session>,
+    ranker: Option<Ranker>,
+}
+
+/// What the picker lists of `sessions`: the filters' selection, in its order, of those
+/// with a transcript (only a transcript can be resumed; index entries and Gas Town
+/// events alone are not listed).
+fn listed(sessions: Vec<Session>, filters: &Filters) -> Vec<Session> {
+    let keep: Vec<usize> = {
+        let (rows, _) = select(&sessions, filters);
+        // Every row is an element of `sessions`: its index is its offset there.
+        let base = sessions.as_ptr().addr();
+        let size = std::mem::size_of::<Session>();
+        rows.iter()
+            .filter(|s| s.transcript.is_some())
+            .map(|s| (std::ptr::from_ref::<Session>(s).addr() - base) / size)
+            .collect()
+    };
+    let mut slots: Vec<Option<Session>> = sessions.into_iter().map(Some).collect();
+    keep.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// Runs the picker over the sessions `filters` select and returns how it ended. The
@@ -231,21 +257,22 @@ enum Step {
 ///
 /// Errors: the terminal cannot be set up, read or written.
 pub fn pick(cfg: &Config, filters: &Filters) -> Result<Picked> {
-    let (mut sessions, _) = cfg
+    let (head, _) = cfg
         .cache_file
         .as_deref()
         .map(|f| discover::from_cache(&cfg.accounts, f, HEAD_ROWS))
         .unwrap_or_default();
+    let mut list = Listed {
+        rows: listed(head, filters),
+        ranker: None,
+    };
     let mut screen = term::Screen::open()?;
     let mut walk = None;
     let mut carry = Carry::default();
     loop {
-        let (mut rows, _) = select(&sessions, filters);
-        // Only a transcript can be resumed: index entries and Gas Town events alone
-        // are not listed here.
-        rows.retain(|s| s.transcript.is_some());
         // Before the walk has started the rows are the cache's; after, the walk's.
-        let mut st = State::new(rows, cfg, filters, walk.is_none());
+        let mut st = State::new(list.rows.iter().collect(), cfg, filters, walk.is_none());
+        st.ranker = list.ranker.take();
         st.restore(std::mem::take(&mut carry));
         screen
             .draw(|f| view::draw(f, &st))
@@ -255,25 +282,27 @@ pub fn pick(cfg: &Config, filters: &Filters) -> Result<Picked> {
             panic!("test fault: picker-panic");
         }
         // The walk starts once the first rows are on the screen.
-        let rx = walk.get_or_insert_with(|| start_walk(cfg));
+        let rx = walk.get_or_insert_with(|| start_walk(cfg, filters));
         match events(&mut screen, &mut st, rx)? {
             Step::Done(p) => return Ok(p),
             Step::Reconcile(new) => {
                 carry = st.carry();
                 drop(st);
-                sessions = new;
+                list = new;
             }
         }
     }
 }
 
-/// Walks every account on another thread (with the cache, as a listing does); the
-/// sessions arrive on the returned channel.
-fn start_walk(cfg: &Config) -> Receiver<Vec<Session>> {
+/// Walks every account on another thread (with the cache, as a listing does) and makes
+/// the list there, ranker and all, so the screen's thread only swaps it in; the list
+/// arrives on the returned channel.
+fn start_walk(cfg: &Config, filters: &Filters) -> Receiver<Listed> {
     let (tx, rx) = mpsc::channel();
     let accounts = cfg.accounts.clone();
     let events = cfg.events_file.clone();
     let cache = cfg.cache_file.clone();
+    let filters = filters.clone();
     std::thread::spawn(move || {
         let catalog = discover::scan(ScanOptions {
             accounts: &accounts,
@@ -282,17 +311,18 @@ fn start_walk(cfg: &Config) -> Receiver<Vec<Session>> {
             cache_file: cache.as_deref(),
             exact_id: None,
         });
-        let _ = tx.send(catalog.sessions);
+        let rows = listed(catalog.sessions, &filters);
+        let ranker = Ranker::new(&rows.iter().collect::<Vec<_>>());
+        let _ = tx.send(Listed {
+            rows,
+            ranker: Some(ranker),
+        });
     });
     rx
 }
 
 /// Reacts to keys, signals and the walk's end until a pick, a leave or a new list.
-fn events(
-    screen: &mut term::Screen,
-    st: &mut State,
-    walk: &Receiver<Vec<Session>>,
-) -> Result<Step> {
+fn events(screen: &mut term::Screen, st: &mut State, walk: &Receiver<Listed>) -> Result<Step> {
     st.prepare();
     loop {
         if let Some(sig) = screen.signal() {
@@ -300,7 +330,7 @@ fn events(
         }
         if st.scanning {
             match walk.try_recv() {
-                Ok(sessions) => return Ok(Step::Reconcile(sessions)),
+                Ok(list) => return Ok(Step::Reconcile(list)),
                 Err(TryRecvError::Disconnected) => {
                     st.scanning = false;
                     screen
