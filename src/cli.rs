@@ -5,28 +5,38 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use clap::{Parser, ValueEnum};
+use clap::{ArgGroup, Parser, ValueEnum};
 use clap_complete::engine::ArgValueCompleter;
 
 use crate::complete;
 
 const AFTER_HELP: &str = "\
-Accounts are found in $CLAUDE_CONFIG_DIR (else ~/.claude), a Gas Town town's
-mayor/accounts.json (town from $GT_ROOT/$GT_TOWN_ROOT or the directories above),
---account-dir, $SEANCE_ACCOUNT_DIRS (':'-separated) and ~/.claude*, ~/.ccs/instances/*.
+Accounts: $CLAUDE_CONFIG_DIR (else ~/.claude), a Gas Town town's
+mayor/accounts.json (town from $GT_ROOT/$GT_TOWN_ROOT or the directories
+above), --account-dir, $SEANCE_ACCOUNT_DIRS (':'-separated), ~/.claude* and
+~/.ccs/instances/*.
+
+Order: newest activity first (the transcript's modification time, as in
+Claude Code's own picker); --sort started orders by start. The filters also
+choose what a talk uses: of an id several accounts hold, --account picks
+the copy.
 
 Examples:
-  seance                              the 20 newest sessions of every account
-  seance --role crew --since 2d       Gas Town crew sessions of the last two days
-  seance --talk 4662                  resume session 4662... as a fork, interactively
+  seance                         the 20 sessions active last, every account
+  seance --role crew --since 2d  Gas Town crew sessions of the last two days
+  seance --talk                  pick a session in a full-screen list
+  seance --talk 4662             resume session 4662... as a fork
+  seance --talk 'Lantern notes'  the session renamed so (title or agent name)
   seance --talk 4662 -p 'where did you put the migration?'
+  seance --role crew/max --last -p 'where did you put the migration?'
   seance --talk 4662 -p 'and the tests?' --ephemeral   (keeps no fork)
 
 Exit status:
   0    success (for --talk: claude exited 0)
-  1    runtime error (session not found, claude missing, lock timeout, I/O error)
-  2    usage error (bad flags or values)
-  N    with --talk: claude's own exit status, 128+n when it died of signal n";
+  1    runtime error (not found or ambiguous, claude missing, lock, I/O)
+  2    usage error (bad flags or values; --talk with no id and no terminal)
+  130  the picker was left (Esc or Ctrl-C); nothing was linked
+  N    with --talk: claude's own exit status, 128+n for signal n";
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -39,30 +49,54 @@ pub enum ColorChoice {
     Never,
 }
 
+/// `--sort`: the order of the listing, the picker and `--last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum SortKey {
+    /// Newest activity first: the transcript's modification time.
+    #[default]
+    Active,
+    /// Newest start first.
+    Started,
+}
+
 /// seance: talk to an earlier Claude Code session from any of your Claude accounts.
 ///
-/// With no --talk, lists the sessions of every account, newest first.
+/// With no --talk, lists the sessions of every account, newest activity first.
 #[derive(Debug, Parser)]
 #[command(name = "seance", version, after_help = AFTER_HELP, max_term_width = 100)]
+#[command(group(ArgGroup::new("target").args(["talk", "last"])))]
 pub struct Cli {
-    /// Talk to this session (full id or unique prefix): link it into the current
-    /// account and run `claude --fork-session --resume <id>`, then undo the link.
-    #[arg(short = 't', long, value_name = "ID", help_heading = "Talk",
-          add = ArgValueCompleter::new(complete::talk_ids))]
-    pub talk: Option<String>,
+    /// Talk to this session: link it into the current account and run `claude
+    /// --fork-session --resume <id>`, then undo the link. ID is a full id or a unique
+    /// prefix; any other text is a name, matched exactly (any case) against custom
+    /// titles and agent names. With no value, pick the session in a full-screen list.
+    #[arg(
+        short = 't',
+        long,
+        value_name = "ID|NAME",
+        num_args = 0..=1,
+        help_heading = "Talk",
+        add = ArgValueCompleter::new(complete::talk_ids)
+    )]
+    pub talk: Option<Option<String>>,
 
-    /// Ask one question and print only the answer (claude -p); needs --talk.
+    /// Talk to the newest session the filters select, skipping forks and the session
+    /// seance runs inside (when run from Claude Code).
+    #[arg(long, conflicts_with = "talk", help_heading = "Talk")]
+    pub last: bool,
+
+    /// Ask one question and print only the answer (claude -p); needs --talk or --last.
     #[arg(
         short = 'p',
         long = "prompt",
         value_name = "TEXT",
-        requires = "talk",
+        requires = "target",
         help_heading = "Talk"
     )]
     pub prompt: Option<String>,
 
     /// Resume in the current directory instead of the session's own.
-    #[arg(long, requires = "talk", help_heading = "Talk")]
+    #[arg(long, requires = "target", help_heading = "Talk")]
     pub here: bool,
 
     /// With -p: keep nothing (claude --no-session-persistence), so no fork is saved.
@@ -79,26 +113,24 @@ pub struct Cli {
     pub claude: Option<PathBuf>,
 
     /// Only remove links and index entries left by interrupted talks, and say what went.
-    #[arg(long, conflicts_with = "talk", help_heading = "Talk")]
+    #[arg(long, conflicts_with_all = ["talk", "last"], help_heading = "Talk")]
     pub reap: bool,
 
     /// With --reap: say what would be removed, remove nothing.
     #[arg(long, requires = "reap", help_heading = "Talk")]
     pub dry_run: bool,
 
-    /// Arguments after `--` are passed to claude unchanged (with --talk).
-    #[arg(last = true, value_name = "CLAUDE_ARGS", requires = "talk")]
+    /// Arguments after `--` are passed to claude unchanged (with --talk or --last).
+    #[arg(last = true, value_name = "CLAUDE_ARGS", requires = "target")]
     pub claude_args: Vec<OsString>,
 
-    /// Show at most N sessions, newest first (0 = all).
-    #[arg(
-        short = 'n',
-        long = "recent",
-        value_name = "N",
-        default_value_t = 20,
-        help_heading = "List"
-    )]
-    pub recent: usize,
+    /// Show at most N sessions (0 = all) [default: 20; the picker: all].
+    #[arg(short = 'n', long = "recent", value_name = "N", help_heading = "List")]
+    pub recent: Option<usize>,
+
+    /// Order: newest activity first (the transcript's mtime), or newest start first.
+    #[arg(long, value_enum, value_name = "KEY", default_value_t = SortKey::Active, help_heading = "List")]
+    pub sort: SortKey,
 
     /// Only sessions whose Gas Town actor contains TEXT (case-insensitive).
     #[arg(long, value_name = "TEXT", help_heading = "List",

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
-use crate::cli::{Cli, ColorChoice};
+use crate::cli::{Cli, ColorChoice, SortKey};
 use crate::discover::accounts::{self, Account, Sources, Town};
 use crate::discover::warnings::Warnings;
 
@@ -33,8 +33,35 @@ pub struct Filters {
     /// `--search`: only sessions whose conversation matches, searched after every other
     /// filter.
     pub search: Option<crate::search::Pattern>,
-    /// At most this many rows; 0 = all.
-    pub recent: usize,
+    /// At most this many rows (0 = all); `None` when `-n` was not given, which means
+    /// [`crate::list::DEFAULT_RECENT`] for a listing and all for the picker.
+    pub recent: Option<usize>,
+    /// The order.
+    pub sort: SortKey,
+}
+
+impl Filters {
+    /// The filters given, as the flags that set them (`--role crew/max --since …`), for
+    /// messages; empty when none. Sanitised for a terminal.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        let flags = [
+            ("--role", &self.role),
+            ("--rig", &self.rig),
+            ("--account", &self.account),
+            ("--project", &self.project),
+            ("--grep", &self.grep),
+        ];
+        for (flag, value) in flags {
+            if let Some(v) = value {
+                parts.push(format!("{flag} {v}"));
+            }
+        }
+        if let Some(t) = &self.since {
+            parts.push(format!("--since {}", crate::util::timefmt::to_rfc3339(t)));
+        }
+        crate::util::sanitize::for_terminal(&parts.join(" ")).into_owned()
+    }
 }
 
 /// Everything the program needs, resolved.
@@ -308,6 +335,7 @@ fn filters(cli: &Cli) -> Result<Filters> {
             .transpose()
             .map_err(|e| anyhow::anyhow!("invalid --search pattern: {e}"))?,
         recent: cli.recent,
+        sort: cli.sort,
     })
 }
 

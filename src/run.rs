@@ -9,8 +9,8 @@ use clap::Parser;
 
 use crate::cli::Cli;
 use crate::config::{self, Config};
-use crate::discover::resolve;
-use crate::discover::{self, ScanOptions};
+use crate::discover;
+use crate::find::{self, Outcome};
 use crate::talk::{self, TalkPlan};
 use crate::util::sanitize;
 use crate::util::say::{self, Kind, Verbosity};
@@ -50,14 +50,18 @@ fn run(cli: &Cli) -> Result<i32> {
         return Ok(code);
     }
     // A hostile id is turned away before any file is read.
-    let prefix = cli.talk.as_deref().map(resolve::normalize).transpose()?;
+    let target = find::target(cli)?;
     let cfg = config::resolve(cli)?;
     if cli.reap {
         return reap(&cfg, cli.dry_run);
     }
-    match prefix {
-        Some(p) => talk_to(cli, &cfg, &p),
-        None => crate::list::run(&cfg),
+    crate::list::check_account(&cfg)?;
+    let Some(target) = target else {
+        return crate::list::run(&cfg);
+    };
+    match find::find(&cfg, target)? {
+        Outcome::Exit(code) => Ok(code),
+        Outcome::Talk { session, .. } => talk_to(cli, &cfg, &session),
     }
 }
 
@@ -91,23 +95,9 @@ fn reap(cfg: &Config, dry_run: bool) -> Result<i32> {
     Ok(0)
 }
 
-fn talk_to(cli: &Cli, cfg: &Config, prefix: &str) -> Result<i32> {
-    let want = |id: &str| {
-        id.as_bytes()
-            .get(..prefix.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
-    };
-    let catalog = discover::scan(ScanOptions {
-        accounts: &cfg.accounts,
-        events_file: cfg.events_file.as_deref(),
-        want: Some(&want),
-        cache_file: None,
-        exact_id: discover::is_uuid(prefix).then_some(prefix),
-    });
-    say::with_stderr(Kind::Detail, |err| {
-        let _ = catalog.warnings.report(true, err);
-    });
-    let session = resolve::resolve(&catalog.sessions, prefix, &cfg.looked())?;
+/// Talks to `session` (found by `find`). The talk itself says which session it is (the
+/// finder's own line, for `--last`, says why that one was chosen).
+fn talk_to(cli: &Cli, cfg: &Config, session: &discover::Session) -> Result<i32> {
     let transcript = session.transcript.as_ref().with_context(|| {
         let known = if session.index_file.is_some() {
             "an index entry whose transcript is gone"

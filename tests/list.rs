@@ -34,6 +34,7 @@ struct Row {
     last_active_at: Option<String>,
     size_bytes: Option<u64>,
     sources: Vec<SourceKind>,
+    copies: usize,
     forked_from: Option<String>,
     live: Option<LiveRow>,
     /// Only with `--search`: the key is absent otherwise.
@@ -236,9 +237,9 @@ fn title_precedence_is_custom_then_ai_then_summary_then_first_prompt() {
 }
 
 #[test]
-fn newest_first_by_start_and_recent_limits() {
+fn newest_activity_first_or_newest_start_and_recent_limits() {
     let sb = Sandbox::new();
-    // Started in one order, last active in the opposite one: start time decides.
+    // Started in one order, last active (the file's mtime) in another.
     let starts = [
         (PLAIN, "2026-03-01T00:00:00Z", "2026-03-09T00:00:00Z"),
         (AI, "2026-03-03T00:00:00Z", "2026-03-04T00:00:00Z"),
@@ -248,10 +249,24 @@ fn newest_first_by_start_and_recent_limits() {
     for (id, s, e) in starts {
         transcript(&sb.current, "-w", id, convo("/w", s, e, id));
     }
-    assert_eq!(ids(&sb.json(&[])), [FORKED, AI, TITLED, PLAIN]);
+    assert_eq!(ids(&sb.json(&[])), [PLAIN, TITLED, FORKED, AI]);
+    assert_eq!(
+        ids(&sb.json(&["--sort", "active"])),
+        [PLAIN, TITLED, FORKED, AI]
+    );
+    assert_eq!(
+        ids(&sb.json(&["--sort", "started"])),
+        [FORKED, AI, TITLED, PLAIN]
+    );
+    // The mtime decides, not the last timestamp inside: a write just now comes first.
+    let ai = sb.current.join(format!("projects/-w/{AI}.jsonl"));
+    set_mtime(&ai, 1_900_000_000);
+    let rows = sb.json(&[]);
+    assert_eq!(ids(&rows), [AI, PLAIN, TITLED, FORKED]);
+    assert_eq!(rows[0]["last_active_at"], "2030-03-17T17:46:40.000Z");
     let out = sb.cmd().args(["--json", "-n", "2"]).output().unwrap();
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(ids(&rows), [FORKED, AI]);
+    assert_eq!(ids(&rows), [AI, PLAIN]);
     // The default is 20.
     for i in 0..22 {
         let id = format!("0000{i:04}-0000-4000-8000-000000000000");
@@ -506,6 +521,7 @@ fn a_link_into_another_account_is_listed_once_under_its_owner() {
         ),
     )
     .unwrap();
+    stamp(&outside);
     symlink(&outside, dir.join(format!("{PLAIN}.jsonl"))).unwrap();
     let rows = sb.json(&[]);
     assert_eq!(ids(&rows), [AI, PLAIN]);

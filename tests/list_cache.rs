@@ -82,6 +82,7 @@ fn a_changed_transcript_is_read_again() {
     )
     .unwrap();
     drop(f);
+    stamp(&path);
     let after = sb.json(&[]);
     let r = row(&after, PLAIN);
     assert_eq!(r["title"], "Renamed later");

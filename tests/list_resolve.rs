@@ -105,14 +105,34 @@ fn full_ids_and_unique_prefixes_resolve() {
 }
 
 #[test]
-fn an_id_in_two_accounts_is_one_session_not_an_ambiguity() {
+fn an_id_in_two_accounts_is_two_copies_not_an_ambiguity() {
     let w = world();
     let cat = scan(&w, None);
     let same: Vec<_> = cat.sessions.iter().filter(|s| s.session_id == AI).collect();
-    assert_eq!(same.len(), 1);
-    assert_eq!(same[0].account.as_deref(), Some(".claude-other"));
-    assert_eq!(same[0].title.as_deref(), Some("newer copy"));
+    assert_eq!(same.len(), 2, "each account's copy is kept");
+    assert!(same.iter().all(|s| s.copies == 2));
     assert_eq!(pick(&w, "bbbb").unwrap(), AI);
+    // Resolving picks the copy active last; the selection pipeline the same, unless a
+    // filter picks another.
+    let s = resolve(&cat.sessions, "bbbb", "x").unwrap();
+    assert_eq!(s.account.as_deref(), Some(".claude-other"));
+    assert_eq!(s.title.as_deref(), Some("newer copy"));
+    let mut f = seance::config::Filters {
+        recent: Some(0),
+        ..Default::default()
+    };
+    let (rows, _) = seance::list::select(&cat.sessions, &f);
+    let copy = |rows: &[&seance::discover::Session]| {
+        let r: Vec<_> = rows.iter().filter(|s| s.session_id == AI).collect();
+        assert_eq!(r.len(), 1);
+        r[0].account.clone()
+    };
+    assert_eq!(copy(&rows).as_deref(), Some(".claude-other"));
+    f.account = Some(".claude".into());
+    let (rows, _) = seance::list::select(&cat.sessions, &f);
+    assert_eq!(copy(&rows).as_deref(), Some(".claude"));
+    let s = resolve(rows.iter().copied(), "bbbb", "x").unwrap();
+    assert_eq!(s.title.as_deref(), Some("older copy"));
     // Even when a caller's list holds it twice.
     let mut twice = cat.sessions.clone();
     let copy = twice
@@ -250,6 +270,8 @@ fn a_full_id_scan_finds_the_same_session_as_a_full_scan() {
             v
         };
         assert_eq!(as_json(&fast), as_json(&full), "{id}");
-        assert_eq!(fast.sessions.len(), 1, "{id}");
+        // AI is a file in both accounts: two copies.
+        let copies = if id == AI { 2 } else { 1 };
+        assert_eq!(fast.sessions.len(), copies, "{id}");
     }
 }

@@ -13,6 +13,11 @@ fn header(out: &str) -> &str {
     out.lines().next().unwrap()
 }
 
+/// The footer: the lines after the blank line that ends the table, joined.
+fn footer(out: &str) -> String {
+    out.split("\n\n").nth(1).unwrap_or("").replace('\n', " ")
+}
+
 #[test]
 fn rows_show_short_ids_accounts_and_home_relative_projects() {
     let sb = Sandbox::new();
@@ -28,7 +33,12 @@ fn rows_show_short_ids_accounts_and_home_relative_projects() {
         &other,
         "-p",
         AI,
-        convo("/srv/elsewhere", "2026-03-02T00:00:00Z", TS, "second title"),
+        convo(
+            "/srv/elsewhere",
+            "2026-03-02T00:00:00Z",
+            "2026-03-02T01:00:00Z",
+            "second title",
+        ),
     );
     // Wide enough that nothing needs cutting.
     let out = sb
@@ -42,11 +52,12 @@ fn rows_show_short_ids_accounts_and_home_relative_projects() {
     assert!(!out.contains(TITLED), "full id shown: {out}");
     let lines: Vec<&str> = out.lines().collect();
     let h = lines[0];
-    for col in ["ID", "ACCOUNT", "STARTED", "ACTIVE", "PROJECT", "TITLE"] {
+    for col in ["ID", "ACCOUNT", "ACTIVE", "PROJECT", "TITLE"] {
         assert!(h.contains(col), "{col} missing: {h}");
     }
     assert!(!h.contains("ACTOR"), "{h}");
-    // Newest first: AI started later.
+    assert!(!h.contains("STARTED"), "one date column, the order's: {h}");
+    // Newest activity first: AI was active later.
     assert!(lines[1].starts_with(&AI[..8]), "{out}");
     assert!(lines[2].starts_with(&TITLED[..8]), "{out}");
     assert!(lines[1].contains(".claude-other ") && !lines[1].contains(".claude-other*"));
@@ -54,12 +65,20 @@ fn rows_show_short_ids_accounts_and_home_relative_projects() {
     assert!(lines[2].contains("~/code/proj"), "{out}");
     assert!(lines[1].contains("/srv/elsewhere"), "{out}");
     assert!(lines[1].contains("second title") && lines[2].contains("first title"));
-    assert!(lines[1].contains("2026-03-02"), "{out}");
+    assert!(lines[1].contains("03-02"), "{out}");
     // The footer says how to talk.
-    assert!(
-        out.lines().last().unwrap().contains("seance --talk"),
-        "{out}"
-    );
+    assert!(footer(&out).contains("seance --talk"), "{out}");
+    // Ordered by start, the date column is the start.
+    let out = sb
+        .cmd()
+        .env("COLUMNS", "200")
+        .args(["--color", "never", "--sort", "started"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8(out.stdout).unwrap();
+    assert!(header(&out).contains("STARTED"), "{out}");
+    assert!(out.lines().nth(1).unwrap().contains("03-02 00:00"), "{out}");
+    assert!(footer(&out).contains("newest start first"), "{out}");
 }
 
 #[test]
@@ -176,7 +195,9 @@ fn untrusted_text_cannot_drive_the_terminal() {
         assert!(!out.contains("\x1b]0;"), "{out:?}");
         assert!(!out.contains("\x1b[31mred"), "{out:?}");
         // The row stays one line: header, one row, blank, footer.
-        assert_eq!(out.lines().count(), 4, "{out:?}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[1].contains(&TITLED[..8]), "{out:?}");
+        assert_eq!(lines[2], "", "{out:?}");
     }
     let (_, out, _) = sb.run(&["--color", "never"]);
     assert!(!out.contains('\x1b'), "{out:?}");
@@ -223,10 +244,9 @@ fn the_footer_counts_what_was_cut() {
         .filter(|l| l.len() > 8 && l.is_char_boundary(8))
         .filter(|l| [TITLED, AI, PLAIN].iter().any(|id| l.starts_with(&id[..8])));
     assert_eq!(rows.count(), 2, "{out}");
-    let footer = out.lines().last().unwrap();
-    assert!(footer.contains("2 of 3"), "{footer}");
+    assert!(footer(&out).contains("2 of 3"), "{out}");
     let (_, out, _) = sb.run(&["-n", "0"]);
-    assert!(out.lines().last().unwrap().contains("3 sessions"), "{out}");
+    assert!(footer(&out).contains("3 sessions"), "{out}");
 }
 
 #[test]
@@ -242,4 +262,49 @@ fn wide_characters_are_measured_by_display_width() {
             assert!(w <= cols, "{w} > {cols}: {line}");
         }
     }
+}
+
+/// Issue 13: at 80 columns the title keeps 30 characters, the project shows its last
+/// components, a fork is marked and shown by its own first prompt, and no line (the
+/// footer included) is wider than the terminal.
+#[test]
+fn eighty_columns_are_made_for_reading() {
+    let sb = Sandbox::new();
+    let long = "Move the lantern migration before the schema split and say why";
+    transcript(
+        &sb.current,
+        "-p",
+        TITLED,
+        convo("/tmp/ls1/gastown/crew/max", TS, TS, long),
+    );
+    let fork = format!(
+        "{}\n",
+        serde_json::json!({"type":"user","cwd":"/tmp/ls1/gastown/crew/max",
+            "timestamp":"2026-03-02T00:00:00Z","forkedFrom":{"sessionId":TITLED},
+            "message":{"role":"user","content":"And where did the key go after the split?"}})
+    );
+    transcript(&sb.current, "-p", AI, fork);
+    let out = sb.cmd().env("COLUMNS", "80").output().unwrap();
+    let out = String::from_utf8(out.stdout).unwrap();
+    for line in out.lines() {
+        assert!(
+            console::measure_text_width(line) <= 80,
+            "{line:?} is wider than 80:\n{out}"
+        );
+    }
+    let lines: Vec<&str> = out.lines().collect();
+    let title_at = lines[0].find("TITLE").unwrap();
+    let row = |id: &str| *lines.iter().find(|l| l.contains(&id[..8])).unwrap();
+    let title: String = row(TITLED).chars().skip(title_at).collect();
+    assert!(title.chars().count() >= 30, "{title:?}\n{out}");
+    assert!(long.starts_with(title.trim_end_matches('…')), "{title:?}");
+    assert!(row(TITLED).contains("…/crew/max"), "{out}");
+    assert!(!out.contains("/tmp/ls1/…"), "{out}");
+    assert!(row(AI).starts_with("↳"), "{out}");
+    assert!(row(AI).contains("And where did the key"), "{out}");
+    assert!(footer(&out).contains("↳ = fork"), "{out}");
+    assert!(
+        out.split("\n\n").nth(1).unwrap().lines().count() >= 2,
+        "the footer wraps:\n{out}"
+    );
 }

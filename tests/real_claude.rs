@@ -1336,3 +1336,79 @@ fn real_live_session_marked_while_claude_runs() {
         "crashed"
     );
 }
+
+/// Issue 13: the picker in a pseudo-terminal, with the real claude behind it. Two
+/// sessions in two accounts; typing a word that only one holds and Enter asks that one
+/// the question (one-shot), and its answer shows it was that conversation.
+#[test]
+fn real_picker_types_a_word_and_asks_that_session() {
+    let Some((world, alpha, beta)) = two_accounts("real_picker_types_a_word_and_asks_that_session")
+    else {
+        return;
+    };
+    let project = world.workdir("beta-picker");
+    let lantern = world.make_session(&beta, &project, "The lantern is in the shed. CANARY-51");
+    world.make_session(
+        &alpha,
+        &world.workdir("alpha-other"),
+        "The compass is in the drawer. CANARY-52",
+    );
+    let alpha_before = alpha.transcripts();
+    let beta_before = snapshot(&beta.dir);
+    let elsewhere = world.workdir("elsewhere");
+    let mut cmd = world.seance_cmd(&alpha, &[&beta], &elsewhere);
+    cmd.args(["--talk", "-p", "Where is the lantern? CANARY-53"]);
+    let mut pty = Pty::spawn(cmd);
+    pty.expect_screen("2/2", SCREEN);
+    pty.expect_screen("The lantern is in the shed", SCREEN);
+    pty.send("lantern shed");
+    pty.expect_screen("> lantern shed", SCREEN);
+    pty.send("\r");
+    pty.expect("MARKERS: CANARY-51 CANARY-53", SCREEN);
+    assert_eq!(pty.wait(SCREEN), Ended::Code(0), "{}", pty.text());
+    assert!(
+        pty.text().contains(&lantern.id),
+        "seance said which session"
+    );
+    assert_one_fork(&alpha, &alpha_before, &project, &["CANARY-51", "CANARY-53"]);
+    assert_same_tree(&beta_before, &snapshot(&beta.dir), "beta's config dir");
+    assert_no_links(&alpha);
+}
+
+/// Issue 13, names, on transcripts the real CLI wrote: `/rename Lantern notes` left a
+/// custom-title and an agent-name record; its fork copied both. The name finds the
+/// renamed session, not its fork (no claude needed: `echo` stands in).
+#[test]
+fn fixtures_real_names_find_the_renamed_session() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/real/accounts");
+    let temp = tempfile::tempdir().expect("temp dir");
+    let root = temp.path().canonicalize().expect("canonicalize");
+    for entry in walkdir::WalkDir::new(&fixtures) {
+        let entry = entry.expect("walk fixtures");
+        let to = root.join(entry.path().strip_prefix(&fixtures).expect("under"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &to).expect("copy fixture");
+        }
+    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seance"));
+    cmd.env_clear()
+        .env("HOME", root.join("home-dir"))
+        .env("XDG_CACHE_HOME", root.join("cache"))
+        .env("XDG_STATE_HOME", root.join("state"))
+        .env("CLAUDE_CONFIG_DIR", root.join("work"))
+        .env("SEANCE_ACCOUNT_DIRS", root.join("home"))
+        .env("SEANCE_CLAUDE", "/bin/echo")
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(&root)
+        .args(["--talk", "LANTERN NOTES", "-p", "q"]);
+    let done = support::claude::run_with_deadline(&mut cmd, Duration::from_secs(60));
+    done.assert_success("seance --talk 'LANTERN NOTES'");
+    assert!(
+        done.stdout
+            .contains("--resume 48790847-da2f-4e75-a16d-89d37a253f61"),
+        "{}",
+        done.stdout
+    );
+}

@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::discover::transcript::TranscriptMeta;
 
-/// Bumped whenever [`TranscriptMeta`] or the way it is computed changes (4: bookkeeping
-/// time, fork chains, title sidecars, `"HEAD"` as no branch; 3 is taken on main by title
-/// records read from the head).
-const VERSION: u32 = 4;
+/// Bumped whenever [`TranscriptMeta`], the way it is computed, or the file's layout
+/// changes (5: rows written newest mtime first, bookkeeping time, fork chains, title
+/// sidecars, agent names and last prompts, `"HEAD"` as no branch).
+const VERSION: u32 = 5;
 
 /// Largest cache file read, in bytes (256 MiB: a few hundred thousand transcripts).
 pub const MAX_CACHE_BYTES: u64 = 256 << 20;
@@ -69,7 +69,8 @@ struct Row {
 }
 
 /// Magic bytes opening a cache file, then a little-endian CRC-32 of the rest, then the
-/// postcard-encoded `(VERSION, Vec<Row>)`.
+/// postcard-encoded `(VERSION, Vec<Row>)`, rows sorted by mtime, newest first (so the
+/// picker can draw its first rows from the head of the file).
 const MAGIC: &[u8; 8] = b"seance\0c";
 
 /// Loaded cache contents: path → (size, mtime, metadata).
@@ -90,12 +91,35 @@ impl Cache {
         Self::decode(&bytes).unwrap_or_default()
     }
 
-    fn decode(bytes: &[u8]) -> Option<Cache> {
-        let rest = bytes.strip_prefix(MAGIC)?;
-        let (crc, body) = rest.split_first_chunk::<4>()?;
-        if u32::from_le_bytes(*crc) != crc32fast::hash(body) {
+    /// The first `n` rows of the cache file at `path`, which are the `n` transcripts
+    /// modified last (rows are written newest first), with the number of rows the file
+    /// holds. `None` for a missing, unreadable, corrupt or old-version file.
+    pub fn load_head(path: &Path, n: usize) -> Option<(usize, Vec<(CacheKey, TranscriptMeta)>)> {
+        let bytes = fs::read(path).ok()?;
+        let body = checked_body(&bytes)?;
+        let (version, rest): (u32, &[u8]) = postcard::take_from_bytes(body).ok()?;
+        if version != VERSION {
             return None;
         }
+        // A postcard sequence is its length (a varint, as a u64 is) then its items.
+        let (len, mut rest): (u64, &[u8]) = postcard::take_from_bytes(rest).ok()?;
+        let len = usize::try_from(len).ok()?;
+        let mut rows = Vec::with_capacity(n.min(len));
+        while rows.len() < n.min(len) {
+            let (r, more): (Row, &[u8]) = postcard::take_from_bytes(rest).ok()?;
+            rest = more;
+            let key = CacheKey {
+                path: PathBuf::from(r.path),
+                size: r.size,
+                mtime_ns: r.mtime_ns,
+            };
+            rows.push((key, r.meta));
+        }
+        Some((len, rows))
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Cache> {
+        let body = checked_body(bytes)?;
         let (version, rows): (u32, Vec<Row>) = postcard::from_bytes(body).ok()?;
         (version == VERSION).then(|| Cache {
             rows: rows
@@ -143,6 +167,13 @@ impl Cache {
     }
 }
 
+/// The body of a cache file's bytes when its magic and checksum are right.
+fn checked_body(bytes: &[u8]) -> Option<&[u8]> {
+    let rest = bytes.strip_prefix(MAGIC)?;
+    let (crc, body) = rest.split_first_chunk::<4>()?;
+    (u32::from_le_bytes(*crc) == crc32fast::hash(body)).then_some(body)
+}
+
 /// One cache row as stored, its strings borrowed from the file's bytes: a reader that
 /// needs a few fields of every row (shell completion) gets them without building the
 /// owned [`Cache`]. Decoded field by field in [`TranscriptMeta`]'s order (postcard is not
@@ -183,6 +214,10 @@ pub struct MetaView<'a> {
     pub first_prompt_uuid: Option<&'a str>,
     /// [`TranscriptMeta::bookkeeping_at`], ms since the Unix epoch.
     pub bookkeeping_at_ms: Option<i64>,
+    /// [`TranscriptMeta::agent_name`].
+    pub agent_name: Option<&'a str>,
+    /// [`TranscriptMeta::last_prompt`].
+    pub last_prompt: Option<&'a str>,
     /// [`TranscriptMeta::corrupt`].
     pub corrupt: bool,
     /// [`TranscriptMeta::chain`] (owned: postcard must decode it to reach the next row).
@@ -195,11 +230,7 @@ pub struct MetaView<'a> {
 /// for bytes that [`Cache::load`] would not trust either (bad magic or checksum,
 /// undecodable, another version).
 pub fn views(bytes: &[u8]) -> Option<Vec<RowView<'_>>> {
-    let rest = bytes.strip_prefix(MAGIC)?;
-    let (crc, body) = rest.split_first_chunk::<4>()?;
-    if u32::from_le_bytes(*crc) != crc32fast::hash(body) {
-        return None;
-    }
+    let body = checked_body(bytes)?;
     let (version, rows): (u32, Vec<RowView>) = postcard::from_bytes(body).ok()?;
     (version == VERSION).then_some(rows)
 }
@@ -224,7 +255,8 @@ pub fn save<'a>(
 ) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     crate::util::atomic::create_private_dir_all(dir)?;
-    let keys_and_metas: Vec<(CacheKey, &TranscriptMeta)> = rows.collect();
+    let mut keys_and_metas: Vec<(CacheKey, &TranscriptMeta)> = rows.collect();
+    keys_and_metas.sort_unstable_by_key(|(k, _)| std::cmp::Reverse(k.mtime_ns));
     let rows: Vec<RowRef> = keys_and_metas
         .iter()
         .filter_map(|(k, m)| {
@@ -316,6 +348,8 @@ mod tests {
             forked_from: Some("parent".into()),
             first_prompt_uuid: Some("uuid".into()),
             bookkeeping_at: ts(1_700_000_000_100),
+            agent_name: Some("agent".into()),
+            last_prompt: Some("last".into()),
             corrupt: true,
             chain: Some(Box::default()),
             sidecar: None,
@@ -348,6 +382,34 @@ mod tests {
         let mut bad = bytes.clone();
         *bad.last_mut().unwrap() ^= 1;
         assert!(views(&bad).is_none(), "a bad checksum is not trusted");
+    }
+
+    #[test]
+    fn the_head_holds_the_newest_rows() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join(CACHE_FILE);
+        let metas: Vec<TranscriptMeta> = (0..5)
+            .map(|i| TranscriptMeta {
+                cwd: Some(format!("/w{i}")),
+                ..Default::default()
+            })
+            .collect();
+        let rows = metas.iter().enumerate().map(|(i, m)| {
+            let at = UNIX_EPOCH + Duration::from_secs([3, 1, 4, 5, 2][i]);
+            (
+                CacheKey::new(Path::new(&format!("/a/{i}.jsonl")), 1, Some(at)),
+                m,
+            )
+        });
+        save(&file, rows).unwrap();
+        let (total, head) = Cache::load_head(&file, 2).unwrap();
+        assert_eq!(total, 5);
+        let cwds: Vec<_> = head.iter().map(|(_, m)| m.cwd.clone().unwrap()).collect();
+        assert_eq!(cwds, ["/w3", "/w2"]);
+        assert_eq!(Cache::load_head(&file, 99).unwrap().1.len(), 5);
+        assert_eq!(Cache::load(&file).len(), 5);
+        fs::write(&file, b"junk").unwrap();
+        assert!(Cache::load_head(&file, 2).is_none());
     }
 
     #[test]

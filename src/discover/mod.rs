@@ -95,6 +95,9 @@ pub struct Session {
     pub size_bytes: Option<u64>,
     /// Which sources saw it, sorted.
     pub sources: Vec<Source>,
+    /// How many accounts hold a copy of this id (1 for most sessions). Each copy is a
+    /// session of its own in a scan; a listing shows one per id unless filters pick.
+    pub copies: usize,
     /// The session this one was forked from: recorded `forkedFrom`, else found by
     /// [`forks`].
     pub forked_from: Option<String>,
@@ -114,6 +117,12 @@ pub struct Session {
     /// (the `title` keeps only the strongest).
     #[serde(skip)]
     pub index_titles: Vec<String>,
+    /// The last `agent-name` record (a name `--talk "<name>"` matches).
+    #[serde(skip)]
+    pub agent_name: Option<String>,
+    /// The last `last-prompt` record (shown by the picker's preview).
+    #[serde(skip)]
+    pub last_prompt: Option<String>,
 }
 
 /// A running claude registered in `<config>/sessions/<pid>.json` (Claude Code's live
@@ -160,12 +169,15 @@ impl Session {
             last_active_at: None,
             size_bytes: None,
             sources: Vec::new(),
+            copies: 1,
             forked_from: None,
             live: None,
             index_file: None,
             title_kind: None,
             first_prompt_uuid: None,
             index_titles: Vec::new(),
+            agent_name: None,
+            last_prompt: None,
         }
     }
 
@@ -270,6 +282,7 @@ pub fn scan(opts: ScanOptions) -> Catalog {
     merge.index_files(opts.accounts, &index_files, opts.want);
     merge.events(events, &opts, events_file);
     title_from_first_prompt(&mut merge.sessions);
+    count_copies(&mut merge.sessions);
     mark_live(&mut merge.sessions, opts.accounts);
     Catalog {
         sessions: merge.sessions,
@@ -277,6 +290,62 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         fresh,
         cache_error,
     }
+}
+
+/// Sessions of the `n` transcripts the metadata cache at `cache_file` saw modified
+/// last, built without touching any project folder: what the picker draws at once,
+/// before a [`scan`] reconciles. Also gives how many transcripts the cache holds. Only
+/// transcripts directly in an account's project folders count; index entries, events
+/// and live state are missing, and files gone since are still there. A missing,
+/// corrupt or old cache gives none.
+pub fn from_cache(accounts: &[Account], cache_file: &Path, n: usize) -> (Vec<Session>, usize) {
+    let Some((total, rows)) = Cache::load_head(cache_file, n) else {
+        return (Vec::new(), 0);
+    };
+    let roots: Vec<PathBuf> = accounts.iter().map(Account::projects_dir).collect();
+    let mut found = Vec::with_capacity(rows.len());
+    let mut metas = Vec::with_capacity(rows.len());
+    for (key, meta) in rows {
+        let Some(folder) = key.path.parent() else {
+            continue;
+        };
+        let Some(ai) = roots.iter().position(|r| folder.parent() == Some(r)) else {
+            continue;
+        };
+        let name = |p: &Path| p.file_name().and_then(|n| n.to_str()).map(str::to_owned);
+        let (Some(folder_name), Some(id)) = (
+            name(folder),
+            key.path
+                .file_stem()
+                .and_then(|n| n.to_str())
+                .map(str::to_owned),
+        ) else {
+            continue;
+        };
+        if !is_uuid(&id) {
+            continue;
+        }
+        let mtime = (key.mtime_ns > 0)
+            .then(|| SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(key.mtime_ns));
+        found.push(Found {
+            account: ai,
+            folder_name,
+            path: key.path,
+            id,
+            size: key.size,
+            mtime,
+            born: None,
+            sidecar: None,
+        });
+        metas.push((Ok(meta), false));
+    }
+    let mut merge = Merge::new(found.len(), Warnings::default());
+    // Fork parents need the fork groups a scan reads; the reconciling scan adds them.
+    let forks = (0..found.len()).map(|_| None).collect();
+    merge.transcripts(accounts, found, metas, forks);
+    title_from_first_prompt(&mut merge.sessions);
+    count_copies(&mut merge.sessions);
+    (merge.sessions, total)
 }
 
 /// A project folder to list: owning account's index, folder name, path.
@@ -538,10 +607,10 @@ fn save_cache(path: &Path, found: &[Found], metas: &[MetaRead]) -> Option<String
 
 /// The sessions merged so far, by id, and the problems met merging them.
 struct Merge {
-    /// Merged sessions.
+    /// Merged sessions: one per (id, account) pair.
     sessions: Vec<Session>,
-    /// Index of each session id in `sessions`.
-    by_id: HashMap<String, usize>,
+    /// Indexes in `sessions` of each id's copies, one per account.
+    by_id: HashMap<String, Vec<usize>>,
     /// Ids whose transcript exists but was skipped: their index entries must not claim
     /// the transcript is missing.
     skipped: HashSet<String>,
@@ -561,7 +630,8 @@ impl Merge {
     }
 
     /// Adds a session per transcript read well (unreadable, corrupt and empty ones become
-    /// warnings); the same id in two accounts keeps the newer.
+    /// warnings); the same id in two accounts is two copies, the same id twice in one
+    /// account keeps the newer.
     fn transcripts(
         &mut self,
         accounts: &[Account],
@@ -592,19 +662,34 @@ impl Merge {
                 self.warnings.add("malformed title files ignored", &p, e);
             }
             let s = session_from_transcript(&accounts[f.account], f, meta, fork);
-            match self.by_id.get(&s.session_id) {
-                // The same id as a separate file in two accounts: keep the newer.
-                Some(&i) => {
+            match self.copy_in(&s.session_id, s.config_dir.as_deref()) {
+                // The same id twice in one account (two project folders): keep the newer.
+                Some(i) => {
                     if s.last_active_at > self.sessions[i].last_active_at {
                         self.sessions[i] = s;
                     }
                 }
-                None => {
-                    self.by_id.insert(s.session_id.clone(), self.sessions.len());
-                    self.sessions.push(s);
-                }
+                None => self.push(s),
             }
         }
+    }
+
+    /// The copy of `id` held by the account whose config dir is `dir`, if any.
+    fn copy_in(&self, id: &str, dir: Option<&Path>) -> Option<usize> {
+        self.by_id
+            .get(id)?
+            .iter()
+            .copied()
+            .find(|&i| self.sessions[i].config_dir.as_deref() == dir)
+    }
+
+    /// Adds `s` as a new copy of its id.
+    fn push(&mut self, s: Session) {
+        self.by_id
+            .entry(s.session_id.clone())
+            .or_default()
+            .push(self.sessions.len());
+        self.sessions.push(s);
     }
 
     /// Index files (parsed in parallel) enrich the sessions, and add those whose
@@ -641,21 +726,24 @@ impl Merge {
                 {
                     continue;
                 }
-                let i = match self.by_id.get(&entry.session_id) {
-                    Some(&i) => i,
+                // The copy in the index's own account, else any copy: a fullPath into
+                // another place we scan was (or will be) merged by id.
+                let acct = &accounts[ai];
+                let own = self.copy_in(&entry.session_id, Some(&acct.config_dir));
+                let any = || self.by_id.get(&entry.session_id)?.first().copied();
+                let i = match own.or_else(any) {
+                    Some(i) => i,
                     None => {
                         // Listed under its own folder only when its transcript is truly
                         // gone: a fullPath into another place we scan was (or will be)
                         // merged by id.
                         let mut s = Session::new(entry.session_id.clone());
-                        let acct = &accounts[ai];
                         s.account = Some(acct.name.clone());
                         s.config_dir = Some(acct.config_dir.clone());
                         s.current_account = acct.current;
                         s.project_folder = Some(folder.clone());
                         s.transcript_missing = true;
-                        self.by_id.insert(s.session_id.clone(), self.sessions.len());
-                        self.sessions.push(s);
+                        self.push(s);
                         self.sessions.len() - 1
                     }
                 };
@@ -700,6 +788,21 @@ impl Merge {
                 &e.to_string(),
             ),
         }
+    }
+}
+
+/// Sets each session's `copies`: how many accounts hold its id.
+fn count_copies(sessions: &mut [Session]) {
+    let mut counts: HashMap<&str, usize> = HashMap::with_capacity(sessions.len());
+    for s in sessions.iter() {
+        *counts.entry(s.session_id.as_str()).or_default() += 1;
+    }
+    let counts: Vec<usize> = sessions
+        .iter()
+        .map(|s| counts[s.session_id.as_str()])
+        .collect();
+    for (s, n) in sessions.iter_mut().zip(counts) {
+        s.copies = n;
     }
 }
 
@@ -878,10 +981,14 @@ fn session_from_transcript(
     s.first_prompt = meta.first_prompt;
     s.git_branch = meta.git_branch;
     s.started_at = meta.first_timestamp;
-    s.last_active_at = meta.last_timestamp.or(f.mtime.map(DateTime::<Utc>::from));
+    // Claude Code's own picker orders by the file's mtime: the newest activity, whoever
+    // wrote it. The last timestamp inside stands in when the mtime is unknown.
+    s.last_active_at = f.mtime.map(DateTime::<Utc>::from).or(meta.last_timestamp);
     s.size_bytes = Some(f.size);
     s.forked_from = meta.forked_from;
     s.first_prompt_uuid = meta.first_prompt_uuid;
+    s.agent_name = meta.agent_name;
+    s.last_prompt = meta.last_prompt;
     s.transcript = Some(f.path);
     s.add_source(Source::Transcript);
     if let Some(fork) = fork {
@@ -938,7 +1045,7 @@ fn enrich_from_index(s: &mut Session, path: &Path, e: IndexEntry) {
 
 fn merge_events(
     sessions: &mut Vec<Session>,
-    by_id: &mut HashMap<String, usize>,
+    by_id: &mut HashMap<String, Vec<usize>>,
     ev: Events,
     path: &Path,
     warnings: &mut Warnings,
@@ -959,25 +1066,24 @@ fn merge_events(
         if want.is_some_and(|w| !w(&start.session_id)) {
             continue;
         }
-        let i = match by_id.get(&start.session_id) {
-            Some(&i) => i,
-            None => {
-                by_id.insert(start.session_id.clone(), sessions.len());
-                sessions.push(Session::new(start.session_id.clone()));
-                sessions.len() - 1
+        let copies = by_id.entry(start.session_id.clone()).or_insert_with(|| {
+            sessions.push(Session::new(start.session_id.clone()));
+            vec![sessions.len() - 1]
+        });
+        // The event names the id, not an account: every copy learns from it.
+        for &i in copies.iter() {
+            let s = &mut sessions[i];
+            s.add_source(Source::Events);
+            // The first session_start of an id wins: later ones are restarts.
+            if s.actor.is_none() {
+                s.actor = start.actor.clone();
+                s.role = start.role.clone();
+                s.topic = start.topic.clone();
             }
-        };
-        let s = &mut sessions[i];
-        s.add_source(Source::Events);
-        // The first session_start of an id wins: later ones are restarts.
-        if s.actor.is_none() {
-            s.actor = start.actor;
-            s.role = start.role;
-            s.topic = start.topic;
+            s.cwd = s.cwd.take().or_else(|| start.cwd.clone());
+            s.started_at = s.started_at.or(start.ts);
+            s.last_active_at = s.last_active_at.or(start.ts);
         }
-        s.cwd = s.cwd.take().or(start.cwd);
-        s.started_at = s.started_at.or(start.ts);
-        s.last_active_at = s.last_active_at.or(start.ts);
     }
 }
 

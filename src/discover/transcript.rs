@@ -83,6 +83,12 @@ pub struct TranscriptMeta {
     /// times, this dates the fork itself (checked on 2.1.197 and 2.1.332).
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub bookkeeping_at: Option<DateTime<Utc>>,
+    /// The last `agent-name` record's `agentName` (written with each rename, and by
+    /// `--name`), at most [`MAX_TEXT_CHARS`] characters.
+    pub agent_name: Option<String>,
+    /// The last `last-prompt` record's `lastPrompt`, at most [`MAX_TEXT_CHARS`]
+    /// characters.
+    pub last_prompt: Option<String>,
     /// True when the head held bytes but no JSON object line at all (binary or corrupt).
     pub corrupt: bool,
     /// The conversation's record chain, read in full only for sessions that share their
@@ -150,6 +156,8 @@ pub fn read_meta_with(path: &Path, size: u64, buf: &mut Vec<u8>) -> io::Result<T
     if meta.first_timestamp.is_none() {
         meta.first_timestamp = meta.last_timestamp;
     }
+    meta.agent_name = titles.agent;
+    meta.last_prompt = titles.last_prompt.clone();
     let candidates = [
         (titles.custom, TitleKind::Custom),
         (titles.ai, TitleKind::Ai),
@@ -211,6 +219,8 @@ struct Record<'a> {
     summary: Option<Cow<'a, str>>,
     #[serde(rename = "lastPrompt", borrow)]
     last_prompt: Option<Cow<'a, str>>,
+    #[serde(rename = "agentName", borrow)]
+    agent_name: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -385,13 +395,14 @@ pub fn clip(s: &str) -> String {
     }
 }
 
-/// The last title records found by the tail scan.
+/// The last title records (and the last agent name) found by the tail scan.
 #[derive(Default)]
 struct Titles {
     custom: Option<String>,
     ai: Option<String>,
     summary: Option<String>,
     last_prompt: Option<String>,
+    agent: Option<String>,
 }
 
 impl Titles {
@@ -400,6 +411,7 @@ impl Titles {
             "custom-title" => &mut self.custom,
             "ai-title" => &mut self.ai,
             "summary" => &mut self.summary,
+            "agent-name" => &mut self.agent,
             _ => &mut self.last_prompt,
         }
     }
@@ -409,6 +421,7 @@ impl Titles {
             || self.ai.is_none()
             || self.summary.is_none()
             || self.last_prompt.is_none()
+            || self.agent.is_none()
     }
 
     /// Fills each type this found no record of with `older`'s (records read nearer the
@@ -425,6 +438,7 @@ impl Titles {
             && self.ai.is_none()
             && self.summary.is_none()
             && self.last_prompt.is_none()
+            && self.agent.is_none()
     }
 
     /// Takes `line` as a record of `rec`'s type if it is one with a non-empty value and
@@ -440,6 +454,7 @@ impl Titles {
             "custom-title" => r.custom_title,
             "ai-title" => r.ai_title,
             "summary" => r.summary,
+            "agent-name" => r.agent_name,
             _ => r.last_prompt,
         };
         match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
@@ -458,7 +473,7 @@ struct TitleRecord {
     finder: LazyLock<Finder<'static>>,
 }
 
-static TITLE_RECORDS: [TitleRecord; 4] = [
+static TITLE_RECORDS: [TitleRecord; 5] = [
     TitleRecord {
         ty: "custom-title",
         finder: LazyLock::new(|| Finder::new(b"\"custom-title\"")),
@@ -474,6 +489,10 @@ static TITLE_RECORDS: [TitleRecord; 4] = [
     TitleRecord {
         ty: "last-prompt",
         finder: LazyLock::new(|| Finder::new(b"\"last-prompt\"")),
+    },
+    TitleRecord {
+        ty: "agent-name",
+        finder: LazyLock::new(|| Finder::new(b"\"agent-name\"")),
     },
 ];
 

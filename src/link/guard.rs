@@ -18,7 +18,8 @@ use crate::util::atomic::{create_private_dir_all, sync_dir};
 
 /// Environment variable that makes seance kill itself with SIGKILL at a named point, so
 /// tests can check that the reaper cleans up after a crash anywhere. Points:
-/// `after-intent`, `after-link`, `after-index`, `after-spawn`, `during-undo`.
+/// `after-intent`, `after-link`, `after-index`, `after-spawn`, `during-undo`. (The
+/// picker also panics, on purpose, when it names `picker-panic`.)
 pub const FAULT_ENV: &str = "SEANCE_TEST_FAULT";
 
 /// Dies by SIGKILL (no destructors, no undo) when [`FAULT_ENV`] names `point`.

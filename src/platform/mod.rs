@@ -7,9 +7,11 @@
 //!   whether it has finished (a zombie).
 //! - [`signals`]: the signals a talk handles, and telling a terminal's ^C from kill(1).
 //! - [`tether`]: a watchdog that ends claude when seance dies, however it dies.
+//! - [`ancestors`]: a process's parent chain (is seance running inside a claude?).
 //! - [`fs`]: file birth times (which of two copies of a conversation came first).
 //! - [`proc_clock`]: the clock process start times are counted in.
 
+pub mod ancestors;
 pub mod fs;
 pub mod proc_clock;
 pub mod process;

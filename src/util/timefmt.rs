@@ -63,9 +63,28 @@ pub fn age(t: &DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// Start time for the table, `YYYY-MM-DD HH:MM` in UTC (16 characters).
+/// Start time, `YYYY-MM-DD HH:MM` in UTC (16 characters).
 pub fn short(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A time for a table cell, at most 11 characters: its [`age`] within the last day
+/// (`5m ago`), else `MM-DD HH:MM` in `tz` within the year before `now`, else the date
+/// (`2025-01-31`).
+pub fn compact<Tz: TimeZone>(t: &DateTime<Utc>, now: DateTime<Utc>, tz: &Tz) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let secs = (now - *t).num_seconds();
+    if secs < 86_400 {
+        return age(t, now);
+    }
+    let local = t.with_timezone(tz);
+    if secs < 330 * 86_400 {
+        local.format("%m-%d %H:%M").to_string()
+    } else {
+        local.format("%Y-%m-%d").to_string()
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +152,24 @@ mod tests {
             age(&parse_timestamp("2024-01-02T00:00:00Z").unwrap(), n),
             "2024-01-02"
         );
+    }
+
+    #[test]
+    fn compact_times_fit_eleven_columns() {
+        let n = now();
+        let ago = |secs: i64| compact(&(n - chrono::Duration::seconds(secs)), n, &Utc);
+        assert_eq!(ago(0), "just now");
+        assert_eq!(ago(3 * 3600), "3h ago");
+        assert_eq!(ago(86_400 + 60), "11-20 11:59");
+        assert_eq!(ago(400 * 86_400), "2025-10-17");
+        let east = chrono::FixedOffset::east_opt(2 * 3600).unwrap();
+        assert_eq!(
+            compact(&(n - chrono::Duration::days(2)), n, &east),
+            "11-19 14:00"
+        );
+        for s in [0, 59, 3600, 90_000, 10_000_000, 100_000_000] {
+            assert!(ago(s).chars().count() <= 11, "{}", ago(s));
+        }
     }
 
     #[test]

@@ -31,6 +31,7 @@ const SCRUBBED: &[&str] = &[
     "CLAUDECODE",
     "CLAUDE_CODE_ENTRYPOINT",
     "COLUMNS",
+    "TZ",
 ];
 
 /// A sandbox: a temp dir holding `home/` (with `home/.claude` as the current account),
@@ -95,6 +96,8 @@ impl Sandbox {
             .env("XDG_STATE_HOME", root.join("xdg-state"))
             .env("XDG_CONFIG_HOME", root.join("xdg-config"))
             .env("CLAUDE_CONFIG_DIR", &self.current)
+            // Table times are local: pin the zone.
+            .env("TZ", "UTC")
             .current_dir(&self.cwd);
         c
     }
@@ -148,13 +151,35 @@ pub fn fixture(name: &str, subst: &[(&str, &str)]) -> String {
     text
 }
 
-/// Writes `contents` to `<account>/projects/<folder>/<id>.jsonl` and returns its path.
+/// Writes `contents` to `<account>/projects/<folder>/<id>.jsonl`, dates it (see
+/// [`stamp`]) and returns its path.
 pub fn transcript(account: &Path, folder: &str, id: &str, contents: impl AsRef<[u8]>) -> PathBuf {
     let dir = account.join("projects").join(folder);
     fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{id}.jsonl"));
     fs::write(&path, contents).unwrap();
+    stamp(&path);
     path
+}
+
+/// Sets the mtime of the transcript at `path` to the last `timestamp` written in it, as
+/// Claude Code's own writes leave it (the listing orders by mtime); a file with no
+/// timestamp keeps its mtime.
+pub fn stamp(path: &Path) {
+    let text = String::from_utf8_lossy(&fs::read(path).unwrap()).into_owned();
+    let key = "\"timestamp\":\"";
+    let Some(at) = text.rfind(key) else { return };
+    let rest = &text[at + key.len()..];
+    let Some(end) = rest.find('"') else { return };
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(&rest[..end]) else {
+        return;
+    };
+    let Ok(ms) = u64::try_from(t.timestamp_millis()) else {
+        return;
+    };
+    let f = fs::File::options().append(true).open(path).unwrap();
+    f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
+        .unwrap();
 }
 
 /// Copies fixture `name` to `<account>/projects/<folder>/<id>.jsonl`.

@@ -124,6 +124,56 @@ impl Pty {
         self.session.flush().expect("flush pty");
     }
 
+    /// The screen as a terminal of this size would show it now (the output replayed
+    /// through a terminal emulator), one line per row, trailing blanks trimmed. Unlike
+    /// [`Pty::text`] this sees what a diffing TUI left on screen, not what it sent.
+    pub fn screen(&mut self) -> String {
+        self.pump();
+        let size = |n: u16| std::num::NonZeroU16::new(n).expect("non-zero");
+        let mut parser = vt100::Parser::new(size(50), size(200), 0);
+        parser.process(&self.raw);
+        parser.screen().contents()
+    }
+
+    /// Waits until `needle` is on the screen (see [`Pty::screen`]); panics with the
+    /// screen after `limit`.
+    pub fn expect_screen(&mut self, needle: &str, limit: Duration) {
+        let start = Instant::now();
+        loop {
+            let eof = self.pump();
+            let screen = self.screen();
+            if screen.contains(needle) {
+                return;
+            }
+            if eof || start.elapsed() > limit {
+                panic!(
+                    "waited {:?} for {needle:?} on the screen ({}); screen:\n{screen}",
+                    start.elapsed(),
+                    if eof {
+                        "child closed the terminal"
+                    } else {
+                        "timeout"
+                    },
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Types `keys` as they are (no Enter, no pause).
+    pub fn send(&mut self, keys: &str) {
+        self.session
+            .write_all(keys.as_bytes())
+            .expect("write to pty");
+        self.session.flush().expect("flush pty");
+    }
+
+    /// Everything the child printed so far, escapes and all.
+    pub fn raw(&mut self) -> Vec<u8> {
+        self.pump();
+        self.raw.clone()
+    }
+
     /// Keeps reading output for `pause` (so the child never blocks on a full terminal).
     pub fn settle(&mut self, pause: Duration) {
         let start = Instant::now();
