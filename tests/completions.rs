@@ -78,8 +78,14 @@ fn tab(sb: &Sandbox, other: Option<&Path>, words: &[&str]) -> Vec<(String, Strin
         .collect()
 }
 
+/// The values offered, without the flags: `--talk`'s value is optional (no value opens
+/// the picker), so after `--talk ` the shell is offered the other flags too.
 fn values(offered: &[(String, String)]) -> Vec<&str> {
-    offered.iter().map(|(v, _)| v.as_str()).collect()
+    offered
+        .iter()
+        .map(|(v, _)| v.as_str())
+        .filter(|v| !v.starts_with('-'))
+        .collect()
 }
 
 fn warm_cache(sb: &Sandbox, other: &Path) {

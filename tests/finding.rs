@@ -563,7 +563,7 @@ fn account_filter_chooses_the_copy_for_the_listing_and_the_talk() {
         let (resumed, links) = f.resumed();
         assert_eq!(resumed, id);
         assert_eq!(links, [files[2].to_str().unwrap()], "{err}");
-        assert!(err.contains("from account .claude-c"), "{err}");
+        assert!(err.contains("(account .claude-c)"), "{err}");
     }
     // Without the filter: the newest copy.
     for r in fs::read_dir(&f.runs).unwrap() {

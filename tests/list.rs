@@ -1087,7 +1087,8 @@ fn forks_name_their_nearest_parent_start_when_made_and_keep_their_own_prompt() {
     fork_family(&sb);
     // Twice: the second listing comes from the cache.
     for _ in 0..2 {
-        let rows = sb.json(&[]);
+        // By start: the default order is by last activity (the files' mtimes).
+        let rows = sb.json(&["--sort", "started"]);
         let typed: Vec<Row> = serde_json::from_value(Value::Array(rows.clone())).expect("schema");
         assert_eq!(typed.len(), 4);
         let p = row(&rows, P_ID);
