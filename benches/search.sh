@@ -82,7 +82,7 @@ plant() {
     local root=$1
     [[ -f $root/search-planted ]] && return 0
     local f
-    f=$(find "$root/home/.claude/projects" -name '*.jsonl' -size +20k -size -200k | sort | head -1)
+    f=$(find "$root/home/.claude/projects" -name '*.jsonl' -size +20k -size -200k | sort | sed -n 1p)
     printf '%s\n' '{"parentUuid":null,"isSidechain":false,"message":{"id":"msg_plant","type":"message","role":"assistant","model":"claude-opus-4-8","content":[{"type":"text","text":"The migration for SEANCE-1234 is done; the quokkalantern is in the shed."}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}},"type":"assistant","uuid":"plant-1","timestamp":"2026-11-20T10:00:00.000Z","sessionId":"plant"}' >>"$f"
     echo "$f" >"$root/search-planted"
 }
