@@ -15,7 +15,6 @@ mayor/accounts.json (town from $GT_ROOT/$GT_TOWN_ROOT or the directories above),
 Examples:
   seance                              the 20 newest sessions of every account
   seance --role crew --since 2d       Gas Town crew sessions of the last two days
-  seance --search 'migrat(e|ion)'     sessions whose conversation matches, with snippets
   seance --talk 4662                  resume session 4662... as a fork, interactively
   seance --talk 4662 -p 'where did you put the migration?'
 
