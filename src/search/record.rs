@@ -161,7 +161,7 @@ pub fn decode_str<'a>(literal: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<Cow
 /// [`decode_str`].
 pub fn unescape<'a>(inner: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<Cow<'a, str>> {
     if memchr::memchr(b'\\', inner).is_none() {
-        return Some(String::from_utf8_lossy(inner));
+        return Some(utf8(inner));
     }
     scratch.clear();
     let mut rest = inner;
@@ -203,7 +203,15 @@ pub fn unescape<'a>(inner: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<Cow<'a,
     }
     scratch.extend_from_slice(rest);
     let done: &'a Vec<u8> = scratch;
-    Some(String::from_utf8_lossy(done))
+    Some(utf8(done))
+}
+
+/// `b` as text, invalid UTF-8 replaced (checked the fast way first: it nearly always is).
+fn utf8(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
 }
 
 /// `lo..hi` widened (within `s`, the inside of a JSON string literal) so that neither end
@@ -387,17 +395,21 @@ impl Cur<'_> {
         (self.peek()? == want).then(|| self.i += 1)
     }
 
-    /// A string literal at the cursor: its span, quotes included.
+    /// A string literal at the cursor: its span, quotes included. Jumps from quote to
+    /// quote: one preceded by an odd run of backslashes is escaped (tool output is full
+    /// of `\n`, so stopping at every backslash would be slower).
     fn string(&mut self) -> Option<Range<usize>> {
         let start = self.i;
         self.eat(b'"')?;
         loop {
-            let k = memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
-            self.i += k;
-            if self.b[self.i] == b'\\' {
-                self.i += 2;
-            } else {
-                self.i += 1;
+            let q = self.i + memchr::memchr(b'"', self.b.get(self.i..)?)?;
+            let run = self.b[start + 1..q]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            self.i = q + 1;
+            if run % 2 == 0 {
                 return Some(start..self.i);
             }
         }
