@@ -128,11 +128,15 @@ fn real_plugin_dir_shows_the_model_the_skill_and_the_command() {
     assert!(asked.contains("Question: Where is the map? CANARY-63"));
 }
 
-/// The command the successor's (scripted) model runs through its Bash tool. It names
-/// the predecessor by id; `seance --last --project <dir>` will replace it once `--last`
-/// (the finding branch) is on main.
-fn ask_command(predecessor: &str) -> String {
-    format!("seance --talk {predecessor} -p 'Where is the migration? CANARY-53' --ephemeral")
+/// The command the successor's (scripted) model runs through its Bash tool, as the
+/// skill and `/seance:ask` teach it: the newest predecessor in this project, asked once,
+/// keeping no fork. `--last` must skip the successor's own session (newer, same
+/// project): seance runs inside it.
+fn ask_command(project: &Path) -> String {
+    format!(
+        "seance --last --project '{}' -p 'Where is the migration? CANARY-53' --ephemeral",
+        project.display()
+    )
 }
 
 #[test]
@@ -144,14 +148,14 @@ fn real_plugin_end_to_end_successor_asks_predecessor() {
     let alpha = world.account("alpha");
     let beta = world.account("beta");
     let project = world.workdir("shared-project");
-    let made = world.make_session(&beta, &project, "The migration is db/0042.sql. CANARY-51");
+    world.make_session(&beta, &project, "The migration is db/0042.sql. CANARY-51");
     let beta_before = snapshot(&beta.dir);
     let alpha_before = alpha.transcripts();
 
     // The successor's model: asked the handoff question (CANARY-52), it calls Bash once;
     // every other request (the predecessor's resumed turn, the successor's turn after the
     // tool result) gets the markers answer.
-    let command = ask_command(&made.id);
+    let command = ask_command(&project);
     let script_command = command.clone();
     world.mock.script(move |body| {
         let has_bash = body["tools"]
