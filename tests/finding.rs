@@ -598,6 +598,11 @@ fn last_talks_to_the_newest_predecessor_skipping_forks() {
     assert_eq!(f.resumed().0, CHERRIES);
     let chose: Vec<&str> = err.lines().filter(|l| l.contains("--last chose")).collect();
     assert_eq!(chose.len(), 1, "{err}");
+    // Only the fork matches: nothing to talk to, and the message says why.
+    let (code, _, err) = f.run(&["--last", "--grep", "and then", "-p", "q"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("1 are forks"), "{err}");
+    assert!(err.contains("--grep and then"), "{err}");
     assert!(
         chose[0].contains(CHERRIES)
             && chose[0].contains(".claude")

@@ -24,6 +24,10 @@ const VERSION: u32 = 5;
 /// Largest cache file read, in bytes (256 MiB: a few hundred thousand transcripts).
 pub const MAX_CACHE_BYTES: u64 = 256 << 20;
 
+/// Bytes of a cache file [`Cache::load_head`] reads: about 2,000 rows of the sizes
+/// seen, as titles and prompts are at most 400 characters.
+pub const HEAD_BYTES: u64 = 1024 * 1024;
+
 /// File name inside the cache directory.
 pub const CACHE_FILE: &str = "transcripts.bin";
 
@@ -91,12 +95,18 @@ impl Cache {
         Self::decode(&bytes).unwrap_or_default()
     }
 
-    /// The first `n` rows of the cache file at `path`, which are the `n` transcripts
-    /// modified last (rows are written newest first), with the number of rows the file
-    /// holds. `None` for a missing, unreadable, corrupt or old-version file.
+    /// Up to `n` rows from the start of the cache file at `path`, which are the
+    /// transcripts modified last (rows are written newest first), with the number of
+    /// rows the file holds. Only the first [`HEAD_BYTES`] are read, and, unlike
+    /// [`Cache::load`], the checksum over the whole file is not checked: these rows are
+    /// for showing at once, until a scan replaces them, and never for acting on. Rows
+    /// stop at the first that does not decode (or is cut by the read). `None` for a
+    /// missing or unreadable file, or one of another version or format.
     pub fn load_head(path: &Path, n: usize) -> Option<(usize, Vec<(CacheKey, TranscriptMeta)>)> {
-        let bytes = fs::read(path).ok()?;
-        let body = checked_body(&bytes)?;
+        let (file, _) = crate::util::fsread::open_regular(path).ok()?;
+        let mut bytes = Vec::with_capacity(HEAD_BYTES as usize);
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, HEAD_BYTES), &mut bytes).ok()?;
+        let body = bytes.strip_prefix(MAGIC)?.get(4..)?;
         let (version, rest): (u32, &[u8]) = postcard::take_from_bytes(body).ok()?;
         if version != VERSION {
             return None;
@@ -106,7 +116,9 @@ impl Cache {
         let len = usize::try_from(len).ok()?;
         let mut rows = Vec::with_capacity(n.min(len));
         while rows.len() < n.min(len) {
-            let (r, more): (Row, &[u8]) = postcard::take_from_bytes(rest).ok()?;
+            let Ok((r, more)) = postcard::take_from_bytes::<Row>(rest) else {
+                break;
+            };
             rest = more;
             let key = CacheKey {
                 path: PathBuf::from(r.path),
@@ -408,8 +420,15 @@ mod tests {
         assert_eq!(cwds, ["/w3", "/w2"]);
         assert_eq!(Cache::load_head(&file, 99).unwrap().1.len(), 5);
         assert_eq!(Cache::load(&file).len(), 5);
-        fs::write(&file, b"junk").unwrap();
-        assert!(Cache::load_head(&file, 2).is_none());
+        // A file cut short gives the rows before the cut.
+        let whole = fs::read(&file).unwrap();
+        fs::write(&file, &whole[..whole.len() - 3]).unwrap();
+        let (total, head) = Cache::load_head(&file, 99).unwrap();
+        assert_eq!((total, head.len()), (5, 4));
+        for junk in [&b"junk"[..], b"", &whole[..10]] {
+            fs::write(&file, junk).unwrap();
+            assert!(Cache::load_head(&file, 2).is_none_or(|(_, h)| h.is_empty()));
+        }
     }
 
     #[test]

@@ -39,10 +39,15 @@ pub fn newest(cfg: &Config) -> Result<Session> {
     let Some(s) = chosen else {
         let forks = rows.iter().filter(|s| s.forked_from.is_some()).count();
         let inside = rows.iter().filter(|s| own.contains(&s.session_id)).count();
+        let why = if total == 0 {
+            "no session matches".to_owned()
+        } else {
+            format!(
+                "none of the {total} matching sessions is one: {forks} are forks, {inside} run this seance, the others have no transcript"
+            )
+        };
         anyhow::bail!(
-            "no predecessor for --last: {total} session{} matched{} ({forks} forks, {inside} running this seance, the rest with no transcript, were skipped); looked in {}",
-            if total == 1 { "" } else { "s" },
-            if total == 0 { "" } else { ", none to talk to" },
+            "no predecessor for --last: {why} (looked in {})",
             super::looked(cfg)
         );
     };
