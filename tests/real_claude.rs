@@ -944,11 +944,10 @@ fn real_link_removed_after_start_up_is_not_missed() {
     expect_draining(&mut second, &mut first, "no link needed");
     expect_draining(&mut second, &mut first, "for agents");
 
-    // The first talk ends: its seance removes the link the second one relies on.
+    // The first talk ends: its seance removes the link the second one relies on. (It
+    // asks nothing first: two interactive 2.1.197 claudes answering at once in one
+    // account sometimes stalled one of them for a minute, which is not what is tested.)
     second.settle(Duration::from_millis(500));
-    first.settle(Duration::from_millis(500));
-    first.send_line("Where is the key? CANARY-6002");
-    expect_draining(&mut first, &mut second, "MARKERS: CANARY-6001 CANARY-6002");
     first.settle(Duration::from_millis(500));
     first.send_line("/exit");
     let deadline = std::time::Instant::now() + SCREEN;
@@ -966,8 +965,12 @@ fn real_link_removed_after_start_up_is_not_missed() {
     second.settle(Duration::from_millis(500));
     second.send_line("/exit");
     assert_eq!(second.wait(SCREEN), Ended::Code(0));
+    // The first talk asked nothing: 2.1.197 still writes its fork, 2.1.332 does not.
     let forks = new_files(&alpha, &alpha_before);
-    assert_eq!(forks.len(), 2, "one fork per talk: {forks:?}");
+    assert!(
+        (1..=2).contains(&forks.len()),
+        "at most one fork per talk: {forks:?}"
+    );
     let texts: Vec<String> = forks
         .iter()
         .map(|f| std::fs::read_to_string(f).expect("read fork"))
