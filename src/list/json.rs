@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::discover::Session;
@@ -25,9 +26,18 @@ struct SearchedRow<'a> {
     matches: &'a Matches,
 }
 
+/// Rows serialised at once (in parallel) before they are written: bounds the memory a
+/// listing of any size holds to about this many rows of output.
+const BATCH_ROWS: usize = 2048;
+
+/// Rows one parallel task serialises.
+const CHUNK_ROWS: usize = 256;
+
 /// [`write_json`]; with `matches` (one per session, in order, as `--search` gives them)
 /// each row also has a `matches` object: `{"count": N, "snippets": [{"text", "role",
 /// "timestamp", "subagent"}]}`. Rows without `--search` have no `matches` key.
+///
+/// Rows are serialised on every core, a batch at a time, and written in order.
 ///
 /// Errors: as [`write_json`].
 pub fn write_json_searched(
@@ -37,17 +47,15 @@ pub fn write_json_searched(
 ) -> io::Result<()> {
     let mut w = io::BufWriter::with_capacity(1 << 16, out);
     w.write_all(b"[")?;
-    for (i, s) in sessions.iter().enumerate() {
-        w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-        match matches.and_then(|m| m.get(i)) {
-            Some(m) => serde_json::to_writer(
-                &mut w,
-                &SearchedRow {
-                    session: s,
-                    matches: m,
-                },
-            )?,
-            None => serde_json::to_writer(&mut w, s)?,
+    for (b, batch) in sessions.chunks(BATCH_ROWS).enumerate() {
+        let first = b * BATCH_ROWS;
+        let chunks: Vec<io::Result<Vec<u8>>> = batch
+            .par_chunks(CHUNK_ROWS)
+            .enumerate()
+            .map(|(c, rows)| serialize_rows(rows, first + c * CHUNK_ROWS, matches))
+            .collect();
+        for chunk in chunks {
+            w.write_all(&chunk?)?;
         }
     }
     w.write_all(if sessions.is_empty() {
@@ -56,4 +64,93 @@ pub fn write_json_searched(
         b"\n]\n"
     })?;
     w.flush()
+}
+
+/// The rows `sessions`, the first of which is row `first` of the listing, each preceded
+/// by the separator it needs (`\n` for the listing's first row, else `,\n`).
+fn serialize_rows(
+    sessions: &[&Session],
+    first: usize,
+    matches: Option<&[Matches]>,
+) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(sessions.len() * 1024);
+    for (k, s) in sessions.iter().enumerate() {
+        let i = first + k;
+        buf.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+        match matches.and_then(|m| m.get(i)) {
+            Some(m) => serde_json::to_writer(
+                &mut buf,
+                &SearchedRow {
+                    session: s,
+                    matches: m,
+                },
+            )?,
+            None => serde_json::to_writer(&mut buf, s)?,
+        }
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sessions numbered 0..n, each with a title that needs escaping.
+    fn sessions(n: usize) -> Vec<Session> {
+        (0..n)
+            .map(|i| {
+                let mut s = Session::new(format!("{i:08x}-0000-4000-8000-000000000000"));
+                s.title = Some(format!("row \"{i}\"\n\u{1b}[31m"));
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batches_are_written_in_order_one_row_a_line() {
+        // Over two batches, with a last chunk and a last batch that are not full.
+        let n = 2 * BATCH_ROWS + CHUNK_ROWS + 3;
+        let all = sessions(n);
+        let rows: Vec<&Session> = all.iter().collect();
+        let mut out = Vec::new();
+        write_json(&mut out, &rows).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), n + 2, "[, one line per row, ]");
+        assert_eq!((lines[0], lines[n + 1]), ("[", "]"));
+        for (i, line) in lines[1..=n].iter().enumerate() {
+            let row = line.strip_suffix(',').unwrap_or(line);
+            assert_eq!(i + 1 < n, line.ends_with(','), "row {i}: separator");
+            assert_eq!(*row, serde_json::to_string(&all[i]).unwrap(), "row {i}");
+        }
+        let parsed: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed.len(), n);
+    }
+
+    #[test]
+    fn each_row_gets_its_own_matches() {
+        let n = BATCH_ROWS + 7;
+        let all = sessions(n);
+        let rows: Vec<&Session> = all.iter().collect();
+        let matches: Vec<Matches> = (0..n)
+            .map(|i| Matches {
+                count: i,
+                ..Matches::default()
+            })
+            .collect();
+        let mut out = Vec::new();
+        write_json_searched(&mut out, &rows, Some(&matches)).unwrap();
+        let parsed: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+        for (i, row) in parsed.iter().enumerate() {
+            assert_eq!(row["matches"]["count"], i, "row {i}");
+            assert_eq!(row["session_id"], all[i].session_id.as_str());
+        }
+    }
+
+    #[test]
+    fn no_rows_is_an_empty_array() {
+        let mut out = Vec::new();
+        write_json(&mut out, &[]).unwrap();
+        assert_eq!(out, b"[]\n");
+    }
 }
