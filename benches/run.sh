@@ -26,6 +26,9 @@
 #   SEANCE_BENCH_CLAUDE      path to the real claude binary for the talk section
 #                            (default: the test suite's npm install, else claude on PATH)
 #   BENCH_OUT                results directory
+#   SEANCE_BASE              another seance binary (say, main before a change) timed
+#                            beside this one in the same hyperfine run, as c0/d0, each
+#                            with its own cache dir: the before and after side by side
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -157,6 +160,17 @@ bench_listing() {
     dirs=$(printf '%q ' "${proj[@]}")
     local cache_c=$OUT/cache-$tag-warm cache_d=$OUT/cache-$tag-cold
     mkdir -p "$cache_c" "$cache_d"
+    # The baseline binary, when given: its own warm and cold cache dirs.
+    local -a base_cmds=() base_prep=()
+    if [[ -n ${SEANCE_BASE:-} ]]; then
+        local cache_c0=$OUT/cache-$tag-base-warm cache_d0=$OUT/cache-$tag-base-cold
+        mkdir -p "$cache_c0" "$cache_d0"
+        base_prep=(--prepare true
+            --prepare "rm -rf $(printf %q "$cache_d0") && mkdir -p $(printf %q "$cache_d0")")
+        base_cmds=(
+            -n c0-base-warm "XDG_CACHE_HOME=$(printf %q "$cache_c0") $(printf %q "$SEANCE_BASE") --json -n 0"
+            -n d0-base-cold "XDG_CACHE_HOME=$(printf %q "$cache_d0") $(printf %q "$SEANCE_BASE") --json -n 0")
+    fi
 
     log "$tag: warming the page cache ($(du -sh "$root" | cut -f1))"
     find "$root" -type f -print0 | xargs -0 cat >/dev/null
@@ -175,7 +189,8 @@ bench_listing() {
             -n b-head-64k "find $dirs -name '*.jsonl' -print0 | xargs -0 head -q -c 65536" \
             -n b2-head-64k-par2 "find $dirs -name '*.jsonl' -print0 | xargs -0 -P 2 -n 2000 head -q -c 65536" \
             -n c-seance-warm "XDG_CACHE_HOME=$(printf %q "$cache_c") $(printf %q "$SEANCE") --json -n 0" \
-            -n d-seance-cold "XDG_CACHE_HOME=$(printf %q "$cache_d") $(printf %q "$SEANCE") --json -n 0"
+            -n d-seance-cold "XDG_CACHE_HOME=$(printf %q "$cache_d") $(printf %q "$SEANCE") --json -n 0" \
+            "${base_prep[@]}" "${base_cmds[@]}"
     )
 
     echo "$tag: load average after timing: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt" >&2

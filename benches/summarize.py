@@ -116,6 +116,14 @@ def main():
                 f"(c)/(a) = {cpu(c) / cpu(a):.2f}, (d)/(b) = {cpu(d) / cpu(b):.2f} "
                 f"(seance spreads it over 2 threads, `find` and `head` use one)"
             )
+            c0, d0 = r.get("c0-base-warm"), r.get("d0-base-cold")
+            if c0 and d0:
+                print(
+                    f"- the baseline binary (SEANCE_BASE) in the same run: (c0)/(a) = "
+                    f"{c0['median'] / a['median']:.2f}, (d0)/(b) = {d0['median'] / b['median']:.2f}; "
+                    f"this build against it: warm {c['median'] / c0['median']:.2f}x, "
+                    f"first {d['median'] / d0['median']:.2f}x the time"
+                )
             verdicts.append((tag, corpus, a, b, c, d, rss))
         if rss:
             for k, label in (("c_rss_kb", "(c) warm"), ("d_rss_kb", "(d) cold")):
