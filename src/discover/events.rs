@@ -12,17 +12,20 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use memchr::memmem;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::util::fsread::{Line, for_each_line_ended, open_regular};
 use crate::util::timefmt::parse_timestamp;
 
-/// A `session_start` event.
-#[derive(Debug, Clone, PartialEq)]
+/// A `session_start` event. Serialised only into seance's own events cache
+/// ([`super::events_cache`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionStart {
     /// `payload.session_id`: usually a UUID, sometimes a fallback like `rig/crew/joe-4242`.
     pub session_id: String,
     /// `ts` (UTC).
+    #[serde(with = "exact_time")]
     pub ts: Option<DateTime<Utc>>,
     /// `actor`, e.g. `gastown/crew/joe`.
     pub actor: Option<String>,
@@ -177,6 +180,28 @@ fn session_start(v: &Value) -> Option<Option<SessionStart>> {
         topic: p("topic"),
         cwd: p("cwd"),
     }))
+}
+
+/// An instant as whole seconds and nanoseconds since the Unix epoch, so it comes back
+/// exactly as it was parsed (chrono's own serde form is an RFC 3339 string, slower to
+/// read back).
+mod exact_time {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        t.map(|t| (t.timestamp(), t.timestamp_subsec_nanos()))
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        match Option::<(i64, u32)>::deserialize(d)? {
+            None => Ok(None),
+            Some((secs, nanos)) => DateTime::from_timestamp(secs, nanos)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom("instant out of range")),
+        }
+    }
 }
 
 #[cfg(test)]
