@@ -273,10 +273,14 @@ pub fn rig_names(current: &OsStr) -> Vec<CompletionCandidate> {
 /// started and when it last did.
 fn actors(current: &OsStr, key: impl Fn(&str) -> Option<String>) -> Vec<CompletionCandidate> {
     let typed = current.to_string_lossy().to_lowercase();
-    let Some(events) = tab_config().and_then(|c| c.events_file) else {
+    let Some(cfg) = tab_config() else {
         return Vec::new();
     };
-    let Ok(events) = discover::events::read_events(&events) else {
+    let Some(events) = cfg.events_file else {
+        return Vec::new();
+    };
+    let read = discover::events_cache::read_events_cached(&events, cfg.cache_file.as_deref());
+    let Ok(events) = read else {
         return Vec::new();
     };
     let mut seen: HashMap<String, (usize, Option<DateTime<Utc>>)> = HashMap::new();

@@ -6,6 +6,7 @@
 mod list_support;
 
 use std::fs;
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
@@ -285,6 +286,20 @@ fn accounts_actors_and_rigs_complete() {
         .map(|l| l.split('\t').next().unwrap())
         .collect();
     assert_eq!(rigs, ["gastown", "beads"], "rigs: first segments only");
+    // A line appended since is seen (the events cache reads only what is new).
+    let newer = start("2026-11-07T10:00:00Z", "witness/crew/w", "w-1") + "\n";
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&events)
+        .unwrap()
+        .write_all(newer.as_bytes())
+        .unwrap();
+    let rigs = tab_ev(&words);
+    let rigs: Vec<&str> = rigs
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(rigs, ["witness", "gastown", "beads"], "appended line seen");
 }
 
 #[test]

@@ -680,6 +680,57 @@ fn events_with_huge_and_bad_lines_are_read_past() {
     assert_eq!(err, "");
 }
 
+#[test]
+fn events_appended_or_rewritten_between_listings_are_seen() {
+    let sb = Sandbox::new();
+    let events = sb.root().join("events.jsonl");
+    let ev = events.to_str().unwrap();
+    let start = |id: &str, actor: &str| {
+        format!(
+            "{{\"ts\":\"2026-03-02T00:00:00Z\",\"type\":\"session_start\",\"actor\":\"{actor}\",\"payload\":{{\"session_id\":\"{id}\"}}}}\n"
+        )
+    };
+    let append = |text: &str| {
+        use std::io::Write;
+        let mut f = fs::OpenOptions::new().append(true).open(&events).unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    };
+    let listing = |args: &[&str]| {
+        let mut all = vec!["--json", "-n", "0", "--events", ev];
+        all.extend(args);
+        let (code, out, err) = sb.run(&all);
+        assert_eq!(code, 0, "{err}");
+        let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+        let bad = err
+            .lines()
+            .find(|l| l.contains("events files with bad lines"))
+            .map(str::to_owned);
+        let ids: Vec<String> = ids(&rows).into_iter().map(str::to_owned).collect();
+        (ids, bad)
+    };
+    fs::write(&events, start(GONE, "a")).unwrap();
+    assert_eq!(listing(&[]), (vec![GONE.to_owned()], None));
+    let kept = sb.cache_file().with_file_name("events.bin");
+    assert!(
+        kept.is_file(),
+        "the events cache is kept beside the metadata cache"
+    );
+    // Appended lines, one of them torn (no newline yet): read as a whole read does.
+    append(&format!("not json\n{}", start(EVONLY, "b").trim_end()));
+    let (rows, bad) = listing(&["-v"]);
+    assert_eq!(rows, [GONE, EVONLY]);
+    assert!(bad.unwrap().contains("1 lines are not valid"));
+    append("\n");
+    assert_eq!(listing(&[]).0, [GONE, EVONLY]);
+    // Rewritten shorter: read whole, the old lines are gone.
+    fs::write(&events, start(EVONLY, "c")).unwrap();
+    assert_eq!(listing(&[]), (vec![EVONLY.to_owned()], None));
+    // --no-cache reads whole and gives the same.
+    append(&start(GONE, "d"));
+    assert_eq!(listing(&[]).0, [GONE, EVONLY]);
+    assert_eq!(listing(&["--no-cache"]).0, [GONE, EVONLY]);
+}
+
 fn filter_sandbox() -> Sandbox {
     let sb = Sandbox::new();
     let other = account(&sb.home.join(".claude-Work"));

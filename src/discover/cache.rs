@@ -290,10 +290,11 @@ pub fn save<'a>(
     crate::util::atomic::write_atomic_unsynced(path, &bytes)
 }
 
-/// Removes temp files that a [`save`] of `path` left more than ten minutes ago: a seance
-/// killed mid-write. A younger one may be another seance's write in progress (the cache
-/// takes no lock: losing a race only costs speed), so it is left alone.
-fn remove_stale_temps(path: &Path) {
+/// Removes temp files that a [`save`] of `path` (or any other unlocked atomic write of
+/// a cache file) left more than ten minutes ago: a seance killed mid-write. A younger
+/// one may be another seance's write in progress (the cache takes no lock: losing a
+/// race only costs speed), so it is left alone.
+pub(crate) fn remove_stale_temps(path: &Path) {
     let Some(dir) = path.parent() else { return };
     let Ok(entries) = fs::read_dir(dir) else {
         return;

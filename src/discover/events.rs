@@ -6,22 +6,26 @@
 //! while we read, so it is streamed a line at a time, lines past [`MAX_LINE`] are read
 //! past without being held, and only lines that mention `session_start` are parsed.
 
+use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use memchr::memmem;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::util::fsread::{Line, for_each_line, open_regular};
+use crate::util::fsread::{Line, for_each_line_ended, open_regular};
 use crate::util::timefmt::parse_timestamp;
 
-/// A `session_start` event.
-#[derive(Debug, Clone, PartialEq)]
+/// A `session_start` event. Serialised only into seance's own events cache
+/// ([`super::events_cache`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionStart {
     /// `payload.session_id`: usually a UUID, sometimes a fallback like `rig/crew/joe-4242`.
     pub session_id: String,
     /// `ts` (UTC).
+    #[serde(with = "exact_time")]
     pub ts: Option<DateTime<Utc>>,
     /// `actor`, e.g. `gastown/crew/joe`.
     pub actor: Option<String>,
@@ -59,19 +63,71 @@ pub const MAX_LINE: usize = 16 << 20;
 /// Errors: I/O errors opening or reading it (a missing file is the caller's to ignore).
 pub fn read_events(path: &Path) -> io::Result<Events> {
     let (file, _) = open_regular(path)?;
+    Ok(read_on(&file, Events::default(), 0)?.0)
+}
+
+/// Where a read of an events file stopped: just past its last `\n`, and what the bytes
+/// before that held. A last line without a `\n` (being written as we read) is not in
+/// it: a later read resumes at `end` and reads that line again, whole by then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    /// Offset in bytes just past the last `\n` (0 when there is none).
+    pub end: u64,
+    /// How many of the read's `starts` come from lines before `end`.
+    pub starts: usize,
+    /// `bad_lines` of the lines before `end`.
+    pub bad_lines: usize,
+    /// `long_lines` of the lines before `end`.
+    pub long_lines: usize,
+}
+
+/// Reads the rest of an events file from `file`'s current position, which is `at`
+/// bytes into it and must be the start of a line, adding what the lines hold to
+/// `prior` (what the bytes before `at` held); also gives the [`Mark`] to resume from.
+/// The same rules as [`read_events`], so reading a file in two parts gives what one
+/// read gives.
+///
+/// Errors: read errors.
+pub fn read_on(file: &File, prior: Events, at: u64) -> io::Result<(Events, Mark)> {
     let reader = BufReader::with_capacity(256 * 1024, file);
     let finder = memmem::Finder::new(b"session_start");
-    let mut out = Events::default();
-    for_each_line(reader, MAX_LINE, |line| {
+    let mut out = prior;
+    let mut torn = None;
+    let ended_at = for_each_line_ended(reader, MAX_LINE, |line, ended| {
+        if !ended {
+            torn = Some(out.mark(0));
+        }
+        out.judge(&finder, line);
+    })?;
+    let mark = Mark {
+        end: at + ended_at,
+        ..torn.unwrap_or_else(|| out.mark(0))
+    };
+    Ok((out, mark))
+}
+
+impl Events {
+    /// A [`Mark`] at `end` for what is held now.
+    fn mark(&self, end: u64) -> Mark {
+        Mark {
+            end,
+            starts: self.starts.len(),
+            bad_lines: self.bad_lines,
+            long_lines: self.long_lines,
+        }
+    }
+
+    /// Counts or keeps one line (`finder` looks for `session_start`).
+    fn judge(&mut self, finder: &memmem::Finder, line: Line) {
         let l = match line {
             Line::Whole(l) => l.trim_ascii(),
             Line::Long(head) => {
                 let head = head.trim_ascii_start();
                 if !head.starts_with(b"{") {
-                    out.bad_lines += 1;
+                    self.bad_lines += 1;
                 } else if finder.find(head).is_some() {
-                    out.bad_lines += 1;
-                    out.long_lines += 1;
+                    self.bad_lines += 1;
+                    self.long_lines += 1;
                 }
                 return;
             }
@@ -80,7 +136,7 @@ pub fn read_events(path: &Path) -> io::Result<Events> {
             return;
         }
         if !(l.starts_with(b"{") && l.ends_with(b"}")) {
-            out.bad_lines += 1;
+            self.bad_lines += 1;
             return;
         }
         if finder.find(l).is_none() {
@@ -88,14 +144,13 @@ pub fn read_events(path: &Path) -> io::Result<Events> {
         }
         match serde_json::from_slice::<Value>(l) {
             Ok(v) => match session_start(&v) {
-                Some(Some(s)) => out.starts.push(s),
-                Some(None) => out.bad_lines += 1,
+                Some(Some(s)) => self.starts.push(s),
+                Some(None) => self.bad_lines += 1,
                 None => {}
             },
-            Err(_) => out.bad_lines += 1,
+            Err(_) => self.bad_lines += 1,
         }
-    })?;
-    Ok(out)
+    }
 }
 
 /// `None`: not a session_start. `Some(None)`: a broken one. `Some(Some(_))`: a good one.
@@ -125,6 +180,28 @@ fn session_start(v: &Value) -> Option<Option<SessionStart>> {
         topic: p("topic"),
         cwd: p("cwd"),
     }))
+}
+
+/// An instant as whole seconds and nanoseconds since the Unix epoch, so it comes back
+/// exactly as it was parsed (chrono's own serde form is an RFC 3339 string, slower to
+/// read back).
+mod exact_time {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        t.map(|t| (t.timestamp(), t.timestamp_subsec_nanos()))
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        match Option::<(i64, u32)>::deserialize(d)? {
+            None => Ok(None),
+            Some((secs, nanos)) => DateTime::from_timestamp(secs, nanos)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom("instant out of range")),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use serde::{Serialize, Serializer};
 pub mod accounts;
 pub mod cache;
 pub mod events;
+pub mod events_cache;
 pub mod forks;
 pub mod index;
 pub mod live;
@@ -30,7 +31,8 @@ use accounts::Account;
 
 use crate::util::timefmt::to_rfc3339;
 use cache::{Cache, CacheKey};
-use events::{Events, read_events};
+use events::Events;
+use events_cache::read_events_cached;
 use index::{INDEX_FILE, IndexEntry, read_index};
 use transcript::{TitleKind, TranscriptMeta, read_meta_with};
 use warnings::Warnings;
@@ -199,7 +201,8 @@ pub struct ScanOptions<'a> {
     /// rest are never listed): resolving a talk's id need not read every transcript.
     pub want: Option<&'a (dyn Fn(&str) -> bool + Sync)>,
     /// The metadata cache file, when one is used: read before the scan, and rewritten
-    /// (atomically) when anything was read fresh or went stale.
+    /// (atomically) when anything was read fresh or went stale. The events cache
+    /// ([`events_cache`]) is kept beside it.
     pub cache_file: Option<&'a Path>,
     /// A full session id to look for first (a talk's fast path): only the project
     /// folders holding `<id>.jsonl` are listed (one `stat` per folder), and the events
@@ -454,7 +457,7 @@ fn list_folders<'a>(
         || {
             rayon::join(
                 || opts.cache_file.map(Cache::load),
-                || events_file.map(|p| (p, read_events(p))),
+                || events_file.map(|p| (p, read_events_cached(p, opts.cache_file))),
             )
         },
     );
@@ -765,7 +768,7 @@ impl Merge {
             (None, Some(p))
                 if events_file.is_none() && self.sessions.iter().any(|s| s.cwd.is_none()) =>
             {
-                Some((p, read_events(p)))
+                Some((p, read_events_cached(p, opts.cache_file)))
             }
             (e, _) => e,
         };

@@ -69,12 +69,27 @@ pub enum Line<'a> {
 ///
 /// Errors: read errors other than `Interrupted` (which is retried).
 pub fn for_each_line<R: BufRead>(
-    mut reader: R,
+    reader: R,
     max_line: usize,
     mut each: impl FnMut(Line<'_>),
 ) -> io::Result<()> {
+    for_each_line_ended(reader, max_line, |line, _| each(line)).map(drop)
+}
+
+/// [`for_each_line`], also telling `each` whether the line ended with a `\n` (only the
+/// last line of the input may not), and giving the number of bytes read up to and
+/// including the last `\n`: where a later read of the same, grown, input can resume.
+///
+/// Errors: as [`for_each_line`].
+pub fn for_each_line_ended<R: BufRead>(
+    mut reader: R,
+    max_line: usize,
+    mut each: impl FnMut(Line<'_>, bool),
+) -> io::Result<u64> {
     let mut line: Vec<u8> = Vec::new();
     let mut long = false;
+    let mut read = 0u64;
+    let mut ended_at = 0u64;
     loop {
         let chunk = match reader.fill_buf() {
             Ok(c) => c,
@@ -97,22 +112,27 @@ pub fn for_each_line<R: BufRead>(
         }
         let used = newline.map_or(chunk.len(), |i| i + 1);
         reader.consume(used);
+        read += used as u64;
         if newline.is_some() {
-            each(if long {
-                Line::Long(&line)
-            } else {
-                Line::Whole(&line)
-            });
+            ended_at = read;
+            each(
+                if long {
+                    Line::Long(&line)
+                } else {
+                    Line::Whole(&line)
+                },
+                true,
+            );
             line.clear();
             long = false;
         }
     }
     if long {
-        each(Line::Long(&line));
+        each(Line::Long(&line), false);
     } else if !line.is_empty() {
-        each(Line::Whole(&line));
+        each(Line::Whole(&line), false);
     }
-    Ok(())
+    Ok(ended_at)
 }
 
 fn too_large(max: u64) -> io::Error {
@@ -150,6 +170,29 @@ mod tests {
         .unwrap();
         assert_eq!(got.len(), 1);
         assert!(got[0].starts_with("Long"), "{got:?}");
+    }
+
+    #[test]
+    fn ended_lines_and_where_the_last_one_ended() {
+        let mut got = Vec::new();
+        let reader = io::BufReader::with_capacity(3, &b"ab\n0123456789abc\ntorn"[..]);
+        let at = for_each_line_ended(reader, 10, |l, ended| got.push((format!("{l:?}"), ended)))
+            .unwrap();
+        assert_eq!(at, 17, "just past the second newline");
+        let ended: Vec<bool> = got.iter().map(|g| g.1).collect();
+        assert_eq!(ended, [true, true, false]);
+        assert!(got[1].0.starts_with("Long"), "{got:?}");
+        let mut n = 0;
+        assert_eq!(
+            for_each_line_ended(&b"x\n\n"[..], 10, |_, _| n += 1).unwrap(),
+            3
+        );
+        assert_eq!(n, 2);
+        assert_eq!(
+            for_each_line_ended(&b"no newline"[..], 4, |_, _| {}).unwrap(),
+            0
+        );
+        assert_eq!(for_each_line_ended(&b""[..], 4, |_, _| {}).unwrap(), 0);
     }
 
     #[test]
