@@ -176,7 +176,7 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto, help_heading = "List")]
     pub color: ColorChoice,
 
-    /// Read and write no metadata cache.
+    /// Read and write no cache (transcript metadata, events).
     #[arg(long, help_heading = "List")]
     pub no_cache: bool,
 
