@@ -192,15 +192,32 @@ pub struct Fork {
     pub first_prompt: Option<String>,
 }
 
-/// Indices of the transcripts that share their first prompt's uuid with another, grouped.
+/// Indices of the transcripts that share their first prompt's uuid with another, grouped
+/// (each group in ascending order; the groups in no particular order).
 pub fn groups(metas: &[Option<&TranscriptMeta>]) -> Vec<Vec<usize>> {
-    let mut by_uuid: HashMap<&str, Vec<usize>> = HashMap::new();
+    // Each uuid's first transcript, and its group once a second one shares it: almost
+    // every uuid has one transcript, so no list is made until a second turns up.
+    let mut by_uuid: hashbrown::HashMap<&str, (usize, Option<usize>)> =
+        hashbrown::HashMap::with_capacity(metas.len());
+    let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, m) in metas.iter().enumerate() {
-        if let Some(u) = m.and_then(|m| m.first_prompt_uuid.as_deref()) {
-            by_uuid.entry(u).or_default().push(i);
+        let Some(u) = m.and_then(|m| m.first_prompt_uuid.as_deref()) else {
+            continue;
+        };
+        match by_uuid.entry(u) {
+            hashbrown::hash_map::Entry::Vacant(e) => {
+                e.insert((i, None));
+            }
+            hashbrown::hash_map::Entry::Occupied(mut e) => match e.get_mut() {
+                (_, Some(g)) => groups[*g].push(i),
+                (first, group @ None) => {
+                    *group = Some(groups.len());
+                    groups.push(vec![*first, i]);
+                }
+            },
         }
     }
-    by_uuid.into_values().filter(|g| g.len() > 1).collect()
+    groups
 }
 
 /// The fork analysis of one group (members sharing a first prompt's uuid): for each

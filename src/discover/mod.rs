@@ -5,13 +5,15 @@
 //! with an optional `sessions-index.json` beside the transcripts. Nested folders
 //! (`<session-id>/subagents/`, `memory/`) hold no sessions and are not entered.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs;
+use std::hash::BuildHasher;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
+use hashbrown::{DefaultHashBuilder, HashTable};
 use rayon::prelude::*;
 use serde::{Serialize, Serializer};
 
@@ -285,7 +287,7 @@ pub fn scan(opts: ScanOptions) -> Catalog {
     merge.index_files(opts.accounts, &index_files, opts.want);
     merge.events(events, &opts, events_file);
     title_from_first_prompt(&mut merge.sessions);
-    count_copies(&mut merge.sessions);
+    merge.count_copies();
     mark_live(&mut merge.sessions, opts.accounts);
     Catalog {
         sessions: merge.sessions,
@@ -347,7 +349,7 @@ pub fn from_cache(accounts: &[Account], cache_file: &Path, n: usize) -> (Vec<Ses
     let forks = (0..found.len()).map(|_| None).collect();
     merge.transcripts(accounts, found, metas, forks);
     title_from_first_prompt(&mut merge.sessions);
-    count_copies(&mut merge.sessions);
+    merge.count_copies();
     (merge.sessions, total)
 }
 
@@ -612,22 +614,33 @@ fn save_cache(path: &Path, found: &[Found], metas: &[MetaRead]) -> Option<String
 struct Merge {
     /// Merged sessions: one per (id, account) pair.
     sessions: Vec<Session>,
-    /// Indexes in `sessions` of each id's copies, one per account.
-    by_id: HashMap<String, Vec<usize>>,
+    /// Each id's first copy: an index in `sessions`, found by hashing that session's id
+    /// (the id is not stored twice).
+    by_id: HashTable<usize>,
+    /// For each session, the index of the next copy of its id (in another account), or
+    /// [`NO_COPY`]: almost every id has one copy, so no list is kept per id.
+    next_copy: Vec<usize>,
+    /// Hashes the ids for `by_id`.
+    hasher: DefaultHashBuilder,
     /// Ids whose transcript exists but was skipped: their index entries must not claim
     /// the transcript is missing.
-    skipped: HashSet<String>,
+    skipped: hashbrown::HashSet<String>,
     /// Problems met, from the listing on.
     warnings: Warnings,
 }
+
+/// The end of a chain of copies in [`Merge::next_copy`].
+const NO_COPY: usize = usize::MAX;
 
 impl Merge {
     /// An empty merge with room for `capacity` sessions, carrying on `warnings`.
     fn new(capacity: usize, warnings: Warnings) -> Merge {
         Merge {
             sessions: Vec::with_capacity(capacity),
-            by_id: HashMap::with_capacity(capacity),
-            skipped: HashSet::new(),
+            by_id: HashTable::with_capacity(capacity),
+            next_copy: Vec::with_capacity(capacity),
+            hasher: DefaultHashBuilder::default(),
+            skipped: hashbrown::HashSet::new(),
             warnings,
         }
     }
@@ -672,27 +685,69 @@ impl Merge {
                         self.sessions[i] = s;
                     }
                 }
-                None => self.push(s),
+                None => {
+                    self.push(s);
+                }
             }
         }
     }
 
     /// The copy of `id` held by the account whose config dir is `dir`, if any.
     fn copy_in(&self, id: &str, dir: Option<&Path>) -> Option<usize> {
-        self.by_id
-            .get(id)?
-            .iter()
-            .copied()
+        self.copies(id)
             .find(|&i| self.sessions[i].config_dir.as_deref() == dir)
     }
 
-    /// Adds `s` as a new copy of its id.
-    fn push(&mut self, s: Session) {
+    /// The first copy of `id`, if any.
+    fn first_copy(&self, id: &str) -> Option<usize> {
+        let sessions = &self.sessions;
         self.by_id
-            .entry(s.session_id.clone())
-            .or_default()
-            .push(self.sessions.len());
+            .find(self.hasher.hash_one(id), |&i| sessions[i].session_id == id)
+            .copied()
+    }
+
+    /// Indexes in `sessions` of every copy of `id`, in the order they were added.
+    fn copies(&self, id: &str) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(self.first_copy(id), |&i| {
+            Some(self.next_copy[i]).filter(|&n| n != NO_COPY)
+        })
+    }
+
+    /// Adds `s` as a new copy of its id; returns its index.
+    fn push(&mut self, s: Session) -> usize {
+        let i = self.sessions.len();
+        let last = self.copies(&s.session_id).last();
+        match last {
+            Some(last) => self.next_copy[last] = i,
+            None => {
+                let sessions = &self.sessions;
+                let hasher = &self.hasher;
+                self.by_id
+                    .insert_unique(hasher.hash_one(&s.session_id), i, |&j| {
+                        hasher.hash_one(&sessions[j].session_id)
+                    });
+            }
+        }
         self.sessions.push(s);
+        self.next_copy.push(NO_COPY);
+        i
+    }
+
+    /// Sets each session's `copies`: how many accounts hold its id.
+    fn count_copies(&mut self) {
+        for &first in &self.by_id {
+            let mut n = 1;
+            let mut i = first;
+            while self.next_copy[i] != NO_COPY {
+                i = self.next_copy[i];
+                n += 1;
+            }
+            let mut i = first;
+            while i != NO_COPY {
+                self.sessions[i].copies = n;
+                i = self.next_copy[i];
+            }
+        }
     }
 
     /// Index files (parsed in parallel) enrich the sessions, and add those whose
@@ -733,7 +788,7 @@ impl Merge {
                 // another place we scan was (or will be) merged by id.
                 let acct = &accounts[ai];
                 let own = self.copy_in(&entry.session_id, Some(&acct.config_dir));
-                let any = || self.by_id.get(&entry.session_id)?.first().copied();
+                let any = || self.first_copy(&entry.session_id);
                 let i = match own.or_else(any) {
                     Some(i) => i,
                     None => {
@@ -746,8 +801,7 @@ impl Merge {
                         s.current_account = acct.current;
                         s.project_folder = Some(folder.clone());
                         s.transcript_missing = true;
-                        self.push(s);
-                        self.sessions.len() - 1
+                        self.push(s)
                     }
                 };
                 enrich_from_index(&mut self.sessions[i], path, entry);
@@ -776,14 +830,7 @@ impl Merge {
             return;
         };
         match res {
-            Ok(ev) => merge_events(
-                &mut self.sessions,
-                &mut self.by_id,
-                ev,
-                events_path,
-                &mut self.warnings,
-                opts.want,
-            ),
+            Ok(ev) => self.merge_events(ev, events_path, opts.want),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => self.warnings.add(
                 "unreadable events files ignored",
@@ -791,21 +838,6 @@ impl Merge {
                 &e.to_string(),
             ),
         }
-    }
-}
-
-/// Sets each session's `copies`: how many accounts hold its id.
-fn count_copies(sessions: &mut [Session]) {
-    let mut counts: HashMap<&str, usize> = HashMap::with_capacity(sessions.len());
-    for s in sessions.iter() {
-        *counts.entry(s.session_id.as_str()).or_default() += 1;
-    }
-    let counts: Vec<usize> = sessions
-        .iter()
-        .map(|s| counts[s.session_id.as_str()])
-        .collect();
-    for (s, n) in sessions.iter_mut().zip(counts) {
-        s.copies = n;
     }
 }
 
@@ -1046,46 +1078,49 @@ fn enrich_from_index(s: &mut Session, path: &Path, e: IndexEntry) {
     }
 }
 
-fn merge_events(
-    sessions: &mut Vec<Session>,
-    by_id: &mut HashMap<String, Vec<usize>>,
-    ev: Events,
-    path: &Path,
-    warnings: &mut Warnings,
-    want: Option<&(dyn Fn(&str) -> bool + Sync)>,
-) {
-    if ev.bad_lines > 0 {
-        let long = match ev.long_lines {
-            0 => String::new(),
-            n => format!(" ({n} longer than {} bytes)", events::MAX_LINE),
-        };
-        warnings.add(
-            "events files with bad lines",
-            path,
-            &format!("{} lines are not valid events{long}", ev.bad_lines),
-        );
-    }
-    for start in ev.starts {
-        if want.is_some_and(|w| !w(&start.session_id)) {
-            continue;
+impl Merge {
+    /// Merges the session starts of the events file at `path` (see [`Merge::events`]).
+    fn merge_events(
+        &mut self,
+        ev: Events,
+        path: &Path,
+        want: Option<&(dyn Fn(&str) -> bool + Sync)>,
+    ) {
+        if ev.bad_lines > 0 {
+            let long = match ev.long_lines {
+                0 => String::new(),
+                n => format!(" ({n} longer than {} bytes)", events::MAX_LINE),
+            };
+            self.warnings.add(
+                "events files with bad lines",
+                path,
+                &format!("{} lines are not valid events{long}", ev.bad_lines),
+            );
         }
-        let copies = by_id.entry(start.session_id.clone()).or_insert_with(|| {
-            sessions.push(Session::new(start.session_id.clone()));
-            vec![sessions.len() - 1]
-        });
-        // The event names the id, not an account: every copy learns from it.
-        for &i in copies.iter() {
-            let s = &mut sessions[i];
-            s.add_source(Source::Events);
-            // The first session_start of an id wins: later ones are restarts.
-            if s.actor.is_none() {
-                s.actor = start.actor.clone();
-                s.role = start.role.clone();
-                s.topic = start.topic.clone();
+        for start in ev.starts {
+            if want.is_some_and(|w| !w(&start.session_id)) {
+                continue;
             }
-            s.cwd = s.cwd.take().or_else(|| start.cwd.clone());
-            s.started_at = s.started_at.or(start.ts);
-            s.last_active_at = s.last_active_at.or(start.ts);
+            let first = match self.first_copy(&start.session_id) {
+                Some(i) => i,
+                None => self.push(Session::new(start.session_id.clone())),
+            };
+            // The event names the id, not an account: every copy learns from it.
+            let mut i = first;
+            while i != NO_COPY {
+                let s = &mut self.sessions[i];
+                s.add_source(Source::Events);
+                // The first session_start of an id wins: later ones are restarts.
+                if s.actor.is_none() {
+                    s.actor = start.actor.clone();
+                    s.role = start.role.clone();
+                    s.topic = start.topic.clone();
+                }
+                s.cwd = s.cwd.take().or_else(|| start.cwd.clone());
+                s.started_at = s.started_at.or(start.ts);
+                s.last_active_at = s.last_active_at.or(start.ts);
+                i = self.next_copy[i];
+            }
         }
     }
 }
@@ -1101,6 +1136,29 @@ mod tests {
         assert!(!is_uuid("46621448-3caa-4bbb-8ccc-123456789ab"));
         assert!(!is_uuid("agent-1234"));
         assert!(!is_uuid("46621448x3caa-4bbb-8ccc-123456789abc"));
+    }
+
+    #[test]
+    fn merge_chains_the_copies_of_an_id_in_order() {
+        let copy = |id: &str, dir: &str| {
+            let mut s = Session::new(id.to_owned());
+            s.config_dir = Some(PathBuf::from(dir));
+            s
+        };
+        let mut m = Merge::new(0, Warnings::default());
+        assert_eq!(m.push(copy("x", "/a")), 0);
+        assert_eq!(m.push(copy("y", "/a")), 1);
+        assert_eq!(m.push(copy("x", "/b")), 2);
+        assert_eq!(m.push(copy("x", "/c")), 3);
+        assert_eq!(m.copies("x").collect::<Vec<_>>(), [0, 2, 3]);
+        assert_eq!(m.copies("y").collect::<Vec<_>>(), [1]);
+        assert_eq!(m.copies("z").count(), 0);
+        assert_eq!(m.first_copy("x"), Some(0));
+        assert_eq!(m.copy_in("x", Some(Path::new("/c"))), Some(3));
+        assert_eq!(m.copy_in("y", Some(Path::new("/c"))), None);
+        m.count_copies();
+        let copies: Vec<usize> = m.sessions.iter().map(|s| s.copies).collect();
+        assert_eq!(copies, [3, 1, 3, 3]);
     }
 
     #[test]
