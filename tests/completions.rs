@@ -146,7 +146,7 @@ fn talk_ids_come_from_the_cache_without_rereading_transcripts() {
             m.title = Some("only in the cache".into());
         }
     }
-    cache::save(&sb.cache_file(), rows.iter().map(|(k, m)| (k.clone(), m))).unwrap();
+    cache::save(&sb.cache_file(), rows.iter().map(|(k, m)| (k, m).into())).unwrap();
     let offered = tab(&sb, Some(&other), &["--talk", ""]);
     assert!(offered[0].1.starts_with("only in the cache"), "{offered:?}");
 

@@ -55,7 +55,7 @@ fn the_second_run_is_served_from_the_cache() {
             m.title = Some("from the cache".into());
         }
     }
-    cache::save(&sb.cache_file(), rows.iter().map(|(k, m)| (k.clone(), m))).unwrap();
+    cache::save(&sb.cache_file(), rows.iter().map(|(k, m)| (k, m).into())).unwrap();
     assert_eq!(row(&sb.json(&[]), TITLED)["title"], "from the cache");
     assert_eq!(
         row(&sb.json(&["--no-cache"]), TITLED)["title"],

@@ -8,18 +8,21 @@
 //! either the old or the new file, never a torn one; the last writer wins.
 
 use std::collections::HashMap;
-use std::fs;
+use std::fs::{self, File};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::discover::transcript::TranscriptMeta;
 
 /// Bumped whenever [`TranscriptMeta`], the way it is computed, or the file's layout
 /// changes (5: rows written newest mtime first, bookkeeping time, fork chains, title
-/// sidecars, agent names and last prompts, `"HEAD"` as no branch).
-const VERSION: u32 = 5;
+/// sidecars, agent names and last prompts, `"HEAD"` as no branch; 6: rows in chunks,
+/// each with its own checksum, decoded in parallel).
+const VERSION: u32 = 6;
 
 /// Largest cache file read, in bytes (256 MiB: a few hundred thousand transcripts).
 pub const MAX_CACHE_BYTES: u64 = 256 << 20;
@@ -30,6 +33,15 @@ pub const HEAD_BYTES: u64 = 1024 * 1024;
 
 /// File name inside the cache directory.
 pub const CACHE_FILE: &str = "transcripts.bin";
+
+/// Rows per chunk: chunks are encoded, checked and decoded independently, in parallel;
+/// 256 rows are about 150 KB and a millisecond of decoding.
+const CHUNK_ROWS: usize = 256;
+
+/// Bytes read first when loading: the header of a cache of up to about 400 chunks
+/// (100,000 rows) at about 10 bytes a chunk; a larger header is read in a second step
+/// (always, in tests: 32 bytes hold the magic, checksum and the two varints).
+const FIRST_READ: u64 = if cfg!(test) { 32 } else { 4096 };
 
 /// Identity of one transcript's bytes: its path, size in bytes and mtime in
 /// nanoseconds since the Unix epoch (0 when unknown or before 1970).
@@ -54,6 +66,31 @@ impl CacheKey {
     }
 }
 
+/// One row to [`save`], borrowed: the transcript's path, size (bytes), mtime (ns since
+/// the Unix epoch, as [`mtime_ns`] gives) and metadata.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    /// The transcript's path as found in its project folder.
+    pub path: &'a Path,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, ns since the Unix epoch.
+    pub mtime_ns: u64,
+    /// The metadata.
+    pub meta: &'a TranscriptMeta,
+}
+
+impl<'a> From<(&'a CacheKey, &'a TranscriptMeta)> for Entry<'a> {
+    fn from((key, meta): (&'a CacheKey, &'a TranscriptMeta)) -> Self {
+        Entry {
+            path: &key.path,
+            size: key.size,
+            mtime_ns: key.mtime_ns,
+            meta,
+        }
+    }
+}
+
 /// A row as written: borrowed, so saving copies nothing.
 #[derive(Serialize)]
 struct RowRef<'a> {
@@ -63,65 +100,227 @@ struct RowRef<'a> {
     meta: &'a TranscriptMeta,
 }
 
-/// A row as read back.
+/// A row as read back, its path borrowed from the chunk's bytes (as bytes: it is only
+/// compared with paths, so [`Cache::load`] need not check that it is UTF-8).
 #[derive(Deserialize)]
-struct Row {
-    path: String,
+struct Row<'a> {
+    path: &'a [u8],
     size: u64,
     mtime_ns: u64,
     meta: TranscriptMeta,
 }
 
-/// Magic bytes opening a cache file, then a little-endian CRC-32 of the rest, then the
-/// postcard-encoded `(VERSION, Vec<Row>)`, rows sorted by mtime, newest first (so the
-/// picker can draw its first rows from the head of the file).
+/// Magic bytes opening a cache file. The file is:
+///
+/// - the magic;
+/// - a little-endian CRC-32 of the header (the bytes from after it up to the first chunk);
+/// - the header: `VERSION` and the byte length of the chunk table, as postcard varints,
+///   then the chunk table, a postcard `Vec<ChunkHead>`;
+/// - the chunks, back to back, each its rows postcard-encoded back to back.
+///
+/// Rows are sorted by mtime, newest first, across chunks (so the picker can draw its
+/// first rows from the head of the file, reading rows on from the header's end as if
+/// there were no chunks). `VERSION` sits where version 5 kept its own, so every reader
+/// tells the versions apart.
 const MAGIC: &[u8; 8] = b"seance\0c";
 
-/// Loaded cache contents: path → (size, mtime, metadata).
+/// Where the header starts: after the magic and the header's checksum.
+const HEADER_AT: usize = MAGIC.len() + 4;
+
+/// One chunk as the header describes it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct ChunkHead {
+    /// Rows it holds.
+    rows: u64,
+    /// Its length in bytes.
+    len: u64,
+    /// CRC-32 of its bytes.
+    crc: u32,
+}
+
+/// A cache file's header, checked: where its chunks are.
+struct Layout {
+    /// Offset of the first chunk, from the start of the file.
+    data_at: u64,
+    /// The chunks, in file order.
+    chunks: Vec<ChunkHead>,
+}
+
+impl Layout {
+    /// Each chunk with its offset from the start of the file.
+    fn placed(&self) -> Vec<(u64, ChunkHead)> {
+        let mut at = self.data_at;
+        self.chunks
+            .iter()
+            .map(|c| {
+                let here = at;
+                at = at.saturating_add(c.len);
+                (here, *c)
+            })
+            .collect()
+    }
+
+    /// Total bytes of the file this header describes; `None` on overflow.
+    fn file_len(&self) -> Option<u64> {
+        self.chunks
+            .iter()
+            .try_fold(self.data_at, |at, c| at.checked_add(c.len))
+    }
+
+    /// Rows in all chunks together.
+    fn rows(&self) -> u64 {
+        self.chunks
+            .iter()
+            .map(|c| c.rows)
+            .fold(0, u64::saturating_add)
+    }
+}
+
+/// Where the header that `head` (a file's first bytes) opens ends, when its magic and
+/// version are right; the header itself may run past `head`.
+fn header_end(head: &[u8]) -> Option<u64> {
+    let body = head.strip_prefix(MAGIC)?.get(4..)?;
+    let (version, rest): (u32, &[u8]) = postcard::take_from_bytes(body).ok()?;
+    if version != VERSION {
+        return None;
+    }
+    let (table_len, rest): (u64, &[u8]) = postcard::take_from_bytes(rest).ok()?;
+    let table_at = (head.len() - rest.len()) as u64;
+    table_at.checked_add(table_len)
+}
+
+/// The header at the start of `bytes` (a file's first bytes, at least up to the end of
+/// the header), when its magic, version and checksum are right and it decodes.
+fn layout(bytes: &[u8]) -> Option<Layout> {
+    let end = usize::try_from(header_end(bytes)?).ok()?;
+    let header = bytes.get(HEADER_AT..end)?;
+    let crc = bytes.get(MAGIC.len()..HEADER_AT)?;
+    if u32::from_le_bytes(crc.try_into().ok()?) != crc32fast::hash(header) {
+        return None;
+    }
+    // The version and table length again, then the table, which must fill the rest.
+    let (_, rest): ((u32, u64), &[u8]) = postcard::take_from_bytes(header).ok()?;
+    let (chunks, rest): (Vec<ChunkHead>, &[u8]) = postcard::take_from_bytes(rest).ok()?;
+    rest.is_empty().then_some(Layout {
+        data_at: end as u64,
+        chunks,
+    })
+}
+
+/// Decodes the `rows` rows `bytes` holds, which must fill it exactly.
+fn rows_of<'a, T: Deserialize<'a>>(mut bytes: &'a [u8], rows: u64) -> Option<Vec<T>> {
+    // Every row takes a few bytes at least: a bogus count cannot reserve much.
+    let mut out = Vec::with_capacity(usize::try_from(rows.min(bytes.len() as u64)).ok()?);
+    for _ in 0..rows {
+        let (row, rest) = postcard::take_from_bytes(bytes).ok()?;
+        out.push(row);
+        bytes = rest;
+    }
+    bytes.is_empty().then_some(out)
+}
+
+/// What one chunk of a loaded cache holds: each row's path (as bytes) and the rest.
+type Decoded = (Vec<Box<[u8]>>, Vec<Slot>);
+
+/// A loaded row, but for its path: size (bytes), mtime (ns) and metadata, `None` once
+/// taken.
+#[derive(Debug)]
+struct Slot {
+    size: u64,
+    mtime_ns: u64,
+    meta: Option<TranscriptMeta>,
+}
+
+/// Hasher of the path index: `foldhash` (already in the build through `hashbrown`)
+/// hashes a path's bytes several times faster than the standard SipHash of its
+/// components, and the keys come from the user's own cache file.
+type PathHasher = foldhash::fast::RandomState;
+
+/// Loaded cache contents: each path's bytes → where its row is (chunk, row in chunk).
 #[derive(Debug, Default)]
 pub struct Cache {
-    rows: HashMap<PathBuf, (u64, u64, TranscriptMeta)>,
+    index: HashMap<Box<[u8]>, (u32, u32), PathHasher>,
+    chunks: Vec<Vec<Slot>>,
 }
 
 impl Cache {
     /// Loads the cache file at `path`. A missing, unreadable, corrupt (bad magic or
-    /// checksum, undecodable), old-version, oversized (over [`MAX_CACHE_BYTES`]) or
-    /// not regular (a FIFO, a device) file gives an empty cache: the cache is rebuilt,
-    /// never trusted blindly.
+    /// checksum, undecodable, longer or shorter than its header says), old-version,
+    /// oversized (over [`MAX_CACHE_BYTES`]) or not regular (a FIFO, a device) file gives
+    /// an empty cache: the cache is rebuilt, never trusted blindly. Chunks are read,
+    /// checked and decoded in parallel, each with its own buffer, so the whole file is
+    /// never held at once.
     pub fn load(path: &Path) -> Cache {
-        let Ok(bytes) = crate::util::fsread::read_capped(path, MAX_CACHE_BYTES) else {
-            return Cache::default();
-        };
-        Self::decode(&bytes).unwrap_or_default()
+        Self::try_load(path).unwrap_or_default()
+    }
+
+    fn try_load(path: &Path) -> Option<Cache> {
+        let (file, meta) = crate::util::fsread::open_regular(path).ok()?;
+        let size = meta.len();
+        if size > MAX_CACHE_BYTES {
+            return None;
+        }
+        let mut head = vec![0; usize::try_from(size.min(FIRST_READ)).ok()?];
+        file.read_exact_at(&mut head, 0).ok()?;
+        let end = header_end(&head)?;
+        if end > size {
+            return None;
+        }
+        if end > head.len() as u64 {
+            let at = head.len();
+            head.resize(usize::try_from(end).ok()?, 0);
+            file.read_exact_at(&mut head[at..], at as u64).ok()?;
+        }
+        let layout = layout(&head)?;
+        if layout.file_len()? != size {
+            return None;
+        }
+        let decoded: Vec<Decoded> = layout
+            .placed()
+            .into_par_iter()
+            .map_init(Vec::new, |buf, (at, chunk)| {
+                read_chunk(&file, at, chunk, buf)
+            })
+            .collect::<Option<_>>()?;
+        let rows: usize = decoded.iter().map(|(keys, _)| keys.len()).sum();
+        let mut index = HashMap::with_capacity_and_hasher(rows, PathHasher::default());
+        let mut chunks = Vec::with_capacity(decoded.len());
+        for (c, (keys, slots)) in decoded.into_iter().enumerate() {
+            let c = u32::try_from(c).ok()?;
+            for (r, key) in keys.into_iter().enumerate() {
+                index.insert(key, (c, u32::try_from(r).ok()?));
+            }
+            chunks.push(slots);
+        }
+        Some(Cache { index, chunks })
     }
 
     /// Up to `n` rows from the start of the cache file at `path`, which are the
     /// transcripts modified last (rows are written newest first), with the number of
     /// rows the file holds. Only the first [`HEAD_BYTES`] are read, and, unlike
-    /// [`Cache::load`], the checksum over the whole file is not checked: these rows are
-    /// for showing at once, until a scan replaces them, and never for acting on. Rows
-    /// stop at the first that does not decode (or is cut by the read). `None` for a
-    /// missing or unreadable file, or one of another version or format.
+    /// [`Cache::load`], only the header's checksum is checked, not the chunks': these
+    /// rows are for showing at once, until a scan replaces them, and never for acting
+    /// on. Rows stop at the first that does not decode (or is cut by the read). `None`
+    /// for a missing or unreadable file, or one of another version or format.
     pub fn load_head(path: &Path, n: usize) -> Option<(usize, Vec<(CacheKey, TranscriptMeta)>)> {
         let (file, _) = crate::util::fsread::open_regular(path).ok()?;
         let mut bytes = Vec::with_capacity(HEAD_BYTES as usize);
         std::io::Read::read_to_end(&mut std::io::Read::take(file, HEAD_BYTES), &mut bytes).ok()?;
-        let body = bytes.strip_prefix(MAGIC)?.get(4..)?;
-        let (version, rest): (u32, &[u8]) = postcard::take_from_bytes(body).ok()?;
-        if version != VERSION {
-            return None;
-        }
-        // A postcard sequence is its length (a varint, as a u64 is) then its items.
-        let (len, mut rest): (u64, &[u8]) = postcard::take_from_bytes(rest).ok()?;
-        let len = usize::try_from(len).ok()?;
+        let layout = layout(&bytes)?;
+        let len = usize::try_from(layout.rows()).ok()?;
+        // Chunks are rows back to back, so the rows read on across their boundaries.
+        let mut rest = bytes.get(usize::try_from(layout.data_at).ok()?..)?;
         let mut rows = Vec::with_capacity(n.min(len));
         while rows.len() < n.min(len) {
             let Ok((r, more)) = postcard::take_from_bytes::<Row>(rest) else {
                 break;
             };
             rest = more;
+            let Ok(path) = std::str::from_utf8(r.path) else {
+                break;
+            };
             let key = CacheKey {
-                path: PathBuf::from(r.path),
+                path: PathBuf::from(path),
                 size: r.size,
                 mtime_ns: r.mtime_ns,
             };
@@ -130,38 +329,29 @@ impl Cache {
         Some((len, rows))
     }
 
-    fn decode(bytes: &[u8]) -> Option<Cache> {
-        let body = checked_body(bytes)?;
-        let (version, rows): (u32, Vec<Row>) = postcard::from_bytes(body).ok()?;
-        (version == VERSION).then(|| Cache {
-            rows: rows
-                .into_iter()
-                .map(|r| (PathBuf::from(r.path), (r.size, r.mtime_ns, r.meta)))
-                .collect(),
-        })
-    }
-
     /// Number of entries held.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.index.len()
     }
 
     /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.index.is_empty()
     }
 
     /// Every entry, consumed: (key, metadata) in no particular order.
-    pub fn into_rows(self) -> Vec<(CacheKey, TranscriptMeta)> {
-        self.rows
+    pub fn into_rows(mut self) -> Vec<(CacheKey, TranscriptMeta)> {
+        let index = std::mem::take(&mut self.index);
+        index
             .into_iter()
-            .map(|(path, (size, mtime_ns, meta))| {
+            .filter_map(|(path, (c, r))| {
+                let slot = self.chunks.get_mut(c as usize)?.get_mut(r as usize)?;
                 let key = CacheKey {
-                    path,
-                    size,
-                    mtime_ns,
+                    path: PathBuf::from(String::from_utf8(path.into_vec()).ok()?),
+                    size: slot.size,
+                    mtime_ns: slot.mtime_ns,
                 };
-                (key, meta)
+                Some((key, slot.meta.take()?))
             })
             .collect()
     }
@@ -174,16 +364,34 @@ impl Cache {
         size: u64,
         mtime: Option<SystemTime>,
     ) -> Option<TranscriptMeta> {
-        let (s, m, meta) = self.rows.remove(path)?;
-        (s == size && m == mtime_ns(mtime)).then_some(meta)
+        let (c, r) = self.index.remove(path.as_os_str().as_encoded_bytes())?;
+        let slot = self.chunks.get_mut(c as usize)?.get_mut(r as usize)?;
+        let meta = slot.meta.take()?;
+        (slot.size == size && slot.mtime_ns == mtime_ns(mtime)).then_some(meta)
     }
 }
 
-/// The body of a cache file's bytes when its magic and checksum are right.
-fn checked_body(bytes: &[u8]) -> Option<&[u8]> {
-    let rest = bytes.strip_prefix(MAGIC)?;
-    let (crc, body) = rest.split_first_chunk::<4>()?;
-    (u32::from_le_bytes(*crc) == crc32fast::hash(body)).then_some(body)
+/// Reads the chunk at offset `at` of `file` through `buf`, checks it against its
+/// checksum and decodes its rows; `None` when any of that fails.
+fn read_chunk(file: &File, at: u64, chunk: ChunkHead, buf: &mut Vec<u8>) -> Option<Decoded> {
+    buf.clear();
+    buf.resize(usize::try_from(chunk.len).ok()?, 0);
+    file.read_exact_at(buf, at).ok()?;
+    if crc32fast::hash(buf) != chunk.crc {
+        return None;
+    }
+    let rows: Vec<Row> = rows_of(buf, chunk.rows)?;
+    let mut keys = Vec::with_capacity(rows.len());
+    let mut slots = Vec::with_capacity(rows.len());
+    for r in rows {
+        keys.push(Box::from(r.path));
+        slots.push(Slot {
+            size: r.size,
+            mtime_ns: r.mtime_ns,
+            meta: Some(r.meta),
+        });
+    }
+    Some((keys, slots))
 }
 
 /// One cache row as stored, its strings borrowed from the file's bytes: a reader that
@@ -240,11 +448,26 @@ pub struct MetaView<'a> {
 
 /// The rows of a cache file's bytes (as read from disk) borrowed from them, or `None`
 /// for bytes that [`Cache::load`] would not trust either (bad magic or checksum,
-/// undecodable, another version).
+/// undecodable, another version, not the length the header says). Chunks are checked
+/// and decoded in parallel; rows come in file order.
 pub fn views(bytes: &[u8]) -> Option<Vec<RowView<'_>>> {
-    let body = checked_body(bytes)?;
-    let (version, rows): (u32, Vec<RowView>) = postcard::from_bytes(body).ok()?;
-    (version == VERSION).then_some(rows)
+    let layout = layout(bytes)?;
+    if layout.file_len()? != bytes.len() as u64 {
+        return None;
+    }
+    let chunks: Vec<Vec<RowView>> = layout
+        .placed()
+        .into_par_iter()
+        .map(|(at, chunk)| {
+            let at = usize::try_from(at).ok()?;
+            let bytes = bytes.get(at..at.checked_add(usize::try_from(chunk.len).ok()?)?)?;
+            if crc32fast::hash(bytes) != chunk.crc {
+                return None;
+            }
+            rows_of(bytes, chunk.rows)
+        })
+        .collect::<Option<_>>()?;
+    Some(chunks.into_iter().flatten().collect())
 }
 
 /// `mtime` in nanoseconds since the Unix epoch; 0 when unknown or before 1970.
@@ -254,40 +477,91 @@ pub fn mtime_ns(mtime: Option<SystemTime>) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// Writes a cache holding exactly `rows` to `path`, creating its directory (0700), with
-/// [`crate::util::atomic::write_atomic_unsynced`] (temp file in the same directory, rename;
-/// 0600 for a new file; no `fsync`: a cache lost in a machine crash is caught by its
-/// checksum and rebuilt). Paths that are not UTF-8 are left out.
+/// A cache encoded by [`encode`], ready to [`Encoded::write`]: the magic and header,
+/// then the chunks.
+#[derive(Debug)]
+pub struct Encoded {
+    head: Vec<u8>,
+    chunks: Vec<Vec<u8>>,
+}
+
+/// Encodes a cache holding exactly `rows`, sorted newest mtime first, in chunks of
+/// [`CHUNK_ROWS`] rows encoded in parallel. Paths that are not UTF-8 are left out.
 ///
-/// Errors: creating the directory, encoding, or writing/renaming the file; the old file
-/// is then untouched and the temp file removed.
-pub fn save<'a>(
-    path: &Path,
-    rows: impl Iterator<Item = (CacheKey, &'a TranscriptMeta)>,
-) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    crate::util::atomic::create_private_dir_all(dir)?;
-    let mut keys_and_metas: Vec<(CacheKey, &TranscriptMeta)> = rows.collect();
-    keys_and_metas.sort_unstable_by_key(|(k, _)| std::cmp::Reverse(k.mtime_ns));
-    let rows: Vec<RowRef> = keys_and_metas
-        .iter()
-        .filter_map(|(k, m)| {
-            Some(RowRef {
-                path: k.path.to_str()?,
-                size: k.size,
-                mtime_ns: k.mtime_ns,
-                meta: m,
-            })
+/// Errors: encoding (postcard's own errors; none are expected for these types).
+pub fn encode<'a>(rows: impl IntoIterator<Item = Entry<'a>>) -> anyhow::Result<Encoded> {
+    let mut rows: Vec<Entry> = rows.into_iter().collect();
+    rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.mtime_ns));
+    let encoded: Vec<(Vec<u8>, ChunkHead)> = rows
+        .par_chunks(CHUNK_ROWS)
+        .map(|rows| {
+            let mut bytes = Vec::new();
+            let mut n = 0;
+            for e in rows {
+                let Some(path) = e.path.to_str() else {
+                    continue;
+                };
+                let row = RowRef {
+                    path,
+                    size: e.size,
+                    mtime_ns: e.mtime_ns,
+                    meta: e.meta,
+                };
+                bytes = postcard::to_extend(&row, bytes)?;
+                n += 1;
+            }
+            let head = ChunkHead {
+                rows: n,
+                len: bytes.len() as u64,
+                crc: crc32fast::hash(&bytes),
+            };
+            Ok((bytes, head))
         })
-        .collect();
-    remove_stale_temps(path);
-    // Magic, then room for the checksum, then the body, in one buffer.
-    let mut bytes = MAGIC.to_vec();
-    bytes.extend_from_slice(&[0; 4]);
-    let mut bytes = postcard::to_extend(&(VERSION, rows), bytes)?;
-    let crc = crc32fast::hash(&bytes[MAGIC.len() + 4..]);
-    bytes[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&crc.to_le_bytes());
-    crate::util::atomic::write_atomic_unsynced(path, &bytes)
+        .collect::<Result<_, postcard::Error>>()?;
+    let (chunks, heads): (Vec<Vec<u8>>, Vec<ChunkHead>) = encoded.into_iter().unzip();
+    Ok(Encoded {
+        head: head_bytes(&heads)?,
+        chunks,
+    })
+}
+
+/// The magic, checksum and header of a file whose chunks are `chunks`.
+fn head_bytes(chunks: &[ChunkHead]) -> Result<Vec<u8>, postcard::Error> {
+    let table = postcard::to_allocvec(chunks)?;
+    // Magic, then room for the checksum, then the header.
+    let mut head = MAGIC.to_vec();
+    head.extend_from_slice(&[0; 4]);
+    let mut head = postcard::to_extend(&(VERSION, table.len() as u64), head)?;
+    head.extend_from_slice(&table);
+    let crc = crc32fast::hash(&head[HEADER_AT..]);
+    head[MAGIC.len()..HEADER_AT].copy_from_slice(&crc.to_le_bytes());
+    Ok(head)
+}
+
+impl Encoded {
+    /// Writes this cache to `path`, creating its directory (0700), with
+    /// [`crate::util::atomic::write_atomic_unsynced_parts`] (temp file in the same
+    /// directory, rename; 0600 for a new file; no `fsync`: a cache lost in a machine
+    /// crash is caught by its checksums and rebuilt).
+    ///
+    /// Errors: creating the directory, or writing/renaming the file; the old file is
+    /// then untouched and the temp file removed.
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        crate::util::atomic::create_private_dir_all(dir)?;
+        remove_stale_temps(path);
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(self.chunks.len() + 1);
+        parts.push(&self.head);
+        parts.extend(self.chunks.iter().map(Vec::as_slice));
+        crate::util::atomic::write_atomic_unsynced_parts(path, &parts)
+    }
+}
+
+/// Writes a cache holding exactly `rows` to `path`: [`encode`], then [`Encoded::write`].
+///
+/// Errors: those of both.
+pub fn save<'a>(path: &Path, rows: impl IntoIterator<Item = Entry<'a>>) -> anyhow::Result<()> {
+    encode(rows)?.write(path)
 }
 
 /// Removes temp files that a [`save`] of `path` (or any other unlocked atomic write of
@@ -330,7 +604,7 @@ mod tests {
             cwd: Some("/w".into()),
             ..Default::default()
         };
-        save(&file, [(k.clone(), &m)].into_iter()).unwrap();
+        save(&file, [(&k, &m).into()]).unwrap();
         let mut c = Cache::load(&file);
         assert_eq!(c.len(), 1);
         assert_eq!(c.take(&k.path, 10, Some(t5)), Some(m.clone()));
@@ -370,7 +644,7 @@ mod tests {
         let empty = TranscriptMeta::default();
         let k1 = CacheKey::new(Path::new("/p/f/a.jsonl"), 7, None);
         let k2 = CacheKey::new(Path::new("/p/f/b.jsonl"), 8, None);
-        save(&file, [(k1, &full), (k2, &empty)].into_iter()).unwrap();
+        save(&file, [(&k1, &full).into(), (&k2, &empty).into()]).unwrap();
         let bytes = fs::read(&file).unwrap();
         let mut rows = views(&bytes).unwrap();
         rows.sort_by_key(|r| r.path);
@@ -407,14 +681,15 @@ mod tests {
                 ..Default::default()
             })
             .collect();
-        let rows = metas.iter().enumerate().map(|(i, m)| {
-            let at = UNIX_EPOCH + Duration::from_secs([3, 1, 4, 5, 2][i]);
-            (
-                CacheKey::new(Path::new(&format!("/a/{i}.jsonl")), 1, Some(at)),
-                m,
-            )
-        });
-        save(&file, rows).unwrap();
+        let keys: Vec<CacheKey> = [3, 1, 4, 5, 2]
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let at = UNIX_EPOCH + Duration::from_secs(s);
+                CacheKey::new(Path::new(&format!("/a/{i}.jsonl")), 1, Some(at))
+            })
+            .collect();
+        save(&file, keys.iter().zip(&metas).map(Entry::from)).unwrap();
         let (total, head) = Cache::load_head(&file, 2).unwrap();
         assert_eq!(total, 5);
         let cwds: Vec<_> = head.iter().map(|(_, m)| m.cwd.clone().unwrap()).collect();
@@ -437,7 +712,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let file = t.path().join(CACHE_FILE);
         let k = CacheKey::new(Path::new("/a/b.jsonl"), 1, None);
-        save(&file, [(k, &TranscriptMeta::default())].into_iter()).unwrap();
+        save(&file, [(&k, &TranscriptMeta::default()).into()]).unwrap();
         assert_eq!(Cache::load(&file).len(), 1);
         // One flipped bit anywhere is caught by the checksum.
         let good = fs::read(&file).unwrap();
@@ -452,5 +727,173 @@ mod tests {
             fs::write(&file, junk).unwrap();
             assert!(Cache::load(&file).is_empty());
         }
+    }
+
+    /// `n` rows of distinct paths and mtimes (in no order), every tenth with a chain.
+    fn many(n: usize) -> (Vec<CacheKey>, Vec<TranscriptMeta>) {
+        use crate::discover::forks::{Chain, ChainRecord};
+        let keys = (0..n)
+            .map(|i| {
+                let at = UNIX_EPOCH + Duration::from_secs(((i * 7919) % n) as u64 + 1);
+                CacheKey::new(
+                    Path::new(&format!("/p/f{}/{i}.jsonl", i % 9)),
+                    i as u64,
+                    Some(at),
+                )
+            })
+            .collect();
+        let metas = (0..n)
+            .map(|i| TranscriptMeta {
+                cwd: Some(format!("/w/{i}")),
+                title: Some("é".repeat(i % 50)),
+                chain: (i % 10 == 0).then(|| {
+                    Box::new(Chain {
+                        records: vec![ChainRecord {
+                            uuid: u128::MAX - i as u128,
+                            at_ms: Some(1),
+                        }],
+                        prompts: vec![(0, format!("p{i}"))],
+                    })
+                }),
+                ..Default::default()
+            })
+            .collect();
+        (keys, metas)
+    }
+
+    #[test]
+    fn rows_in_many_chunks_round_trip() {
+        use std::os::unix::ffi::OsStrExt;
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join(CACHE_FILE);
+        let n = 3 * CHUNK_ROWS + 7;
+        let (keys, metas) = many(n);
+        let odd = CacheKey::new(
+            std::ffi::OsStr::from_bytes(b"/p/\xff.jsonl").as_ref(),
+            1,
+            None,
+        );
+        let rows = keys.iter().zip(&metas).chain([(&odd, &metas[0])]);
+        save(&file, rows.map(Entry::from)).unwrap();
+        let bytes = fs::read(&file).unwrap();
+        assert_eq!(layout(&bytes).unwrap().chunks.len(), 4);
+
+        let mut c = Cache::load(&file);
+        assert_eq!(c.len(), n, "the path that is not UTF-8 is left out");
+        for (k, m) in keys.iter().zip(&metas) {
+            let mtime = UNIX_EPOCH + Duration::from_nanos(k.mtime_ns);
+            assert_eq!(c.take(&k.path, k.size, Some(mtime)).as_ref(), Some(m));
+        }
+        assert!(c.is_empty());
+        assert_eq!(Cache::load(&file).into_rows().len(), n);
+
+        // Newest first, across chunk boundaries, whichever way they are read.
+        let mut newest: Vec<&CacheKey> = keys.iter().collect();
+        newest.sort_by_key(|k| std::cmp::Reverse(k.mtime_ns));
+        let viewed = views(&bytes).unwrap();
+        let paths: Vec<&str> = viewed.iter().map(|r| r.path).collect();
+        let want: Vec<&str> = newest.iter().map(|k| k.path.to_str().unwrap()).collect();
+        assert_eq!(paths, want);
+        let (total, head) = Cache::load_head(&file, CHUNK_ROWS + 3).unwrap();
+        assert_eq!((total, head.len()), (n, CHUNK_ROWS + 3));
+        for ((k, m), want) in head.iter().zip(&newest) {
+            assert_eq!(k, *want);
+            assert_eq!(m.cwd, Some(format!("/w/{}", k.size)));
+        }
+    }
+
+    #[test]
+    fn every_chunk_is_checked() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join(CACHE_FILE);
+        let (keys, metas) = many(2 * CHUNK_ROWS + 1);
+        save(&file, keys.iter().zip(&metas).map(Entry::from)).unwrap();
+        let good = fs::read(&file).unwrap();
+        let data_at = layout(&good).unwrap().data_at as usize;
+        let last = good.len() - 2;
+        let mut longer = good.clone();
+        longer.push(0);
+        let mut cut = good.clone();
+        cut.truncate(last);
+        for (what, i) in [
+            ("table", data_at - 1),
+            ("first chunk", data_at),
+            ("last chunk", last),
+        ] {
+            let mut bad = good.clone();
+            bad[i] ^= 1;
+            fs::write(&file, &bad).unwrap();
+            assert!(Cache::load(&file).is_empty(), "{what}");
+            assert!(views(&bad).is_none(), "{what}");
+        }
+        for (what, bad) in [("a byte more", longer), ("bytes fewer", cut)] {
+            fs::write(&file, &bad).unwrap();
+            assert!(Cache::load(&file).is_empty(), "{what}");
+            assert!(views(&bad).is_none(), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_header_that_lies_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join(CACHE_FILE);
+        let k = CacheKey::new(Path::new("/a/b.jsonl"), 1, None);
+        save(&file, [(&k, &TranscriptMeta::default()).into()]).unwrap();
+        let good = fs::read(&file).unwrap();
+        let real = layout(&good).unwrap();
+        let data = &good[real.data_at as usize..];
+        let c = real.chunks[0];
+        // Checksums right, counts wrong: each is refused, without a panic or a huge
+        // allocation.
+        for chunks in [
+            vec![ChunkHead {
+                rows: u64::MAX,
+                ..c
+            }],
+            vec![ChunkHead { rows: 2, ..c }],
+            vec![ChunkHead { rows: 0, ..c }],
+            vec![ChunkHead { len: u64::MAX, ..c }],
+            vec![
+                c,
+                ChunkHead {
+                    len: u64::MAX - 5,
+                    ..c
+                },
+            ],
+            vec![c, c],
+            vec![],
+        ] {
+            let mut bytes = head_bytes(&chunks).unwrap();
+            bytes.extend_from_slice(data);
+            fs::write(&file, &bytes).unwrap();
+            assert!(Cache::load(&file).is_empty(), "{chunks:?}");
+            assert!(views(&bytes).is_none(), "{chunks:?}");
+        }
+        // The real header again: all is well.
+        let mut bytes = head_bytes(&real.chunks).unwrap();
+        bytes.extend_from_slice(data);
+        assert_eq!(bytes, good);
+    }
+
+    #[test]
+    fn a_version_5_cache_is_ignored() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join(CACHE_FILE);
+        let meta = TranscriptMeta::default();
+        let row = RowRef {
+            path: "/a/b.jsonl",
+            size: 1,
+            mtime_ns: 0,
+            meta: &meta,
+        };
+        // Version 5's layout: magic, CRC-32 of the rest, then (5, every row).
+        let body = postcard::to_allocvec(&(5u32, vec![row])).unwrap();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        bytes.extend_from_slice(&body);
+        fs::write(&file, &bytes).unwrap();
+        assert!(Cache::load(&file).is_empty());
+        assert!(Cache::load_head(&file, 9).is_none());
+        assert!(views(&bytes).is_none());
     }
 }

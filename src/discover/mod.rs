@@ -32,7 +32,7 @@ pub mod warnings;
 use accounts::Account;
 
 use crate::util::timefmt::to_rfc3339;
-use cache::{Cache, CacheKey};
+use cache::Cache;
 use events::Events;
 use events_cache::read_events_cached;
 use index::{INDEX_FILE, IndexEntry, read_index};
@@ -603,7 +603,12 @@ fn mark_live(sessions: &mut [Session], accounts: &[Account]) {
 /// not read them; says why when it cannot (that only costs speed, so it is no warning).
 fn save_cache(path: &Path, found: &[Found], metas: &[MetaRead]) -> Option<String> {
     let rows = found.iter().zip(metas).filter_map(|(f, (m, _))| {
-        Some((CacheKey::new(&f.path, f.size, f.mtime), m.as_ref().ok()?))
+        Some(cache::Entry {
+            path: &f.path,
+            size: f.size,
+            mtime_ns: cache::mtime_ns(f.mtime),
+            meta: m.as_ref().ok()?,
+        })
     });
     cache::save(path, rows)
         .err()

@@ -86,7 +86,7 @@ pub fn remove_orphan_temps(path: &Path) -> Result<Vec<PathBuf>> {
 ///
 /// Errors: any I/O failure, with the path in the context. `path` must have a parent.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    replace(path, bytes, true)
+    replace(path, &[bytes], true)
 }
 
 /// [`write_atomic`] without the two `fsync`s: readers still see the old bytes or the new
@@ -97,10 +97,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 ///
 /// Errors: as [`write_atomic`].
 pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
-    replace(path, bytes, false)
+    replace(path, &[bytes], false)
 }
 
-fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+/// [`write_atomic_unsynced`] of the concatenation of `parts`, without first copying
+/// them into one buffer.
+///
+/// Errors: as [`write_atomic`].
+pub fn write_atomic_unsynced_parts(path: &Path, parts: &[&[u8]]) -> Result<()> {
+    replace(path, parts, false)
+}
+
+fn replace(path: &Path, parts: &[&[u8]], durable: bool) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -117,8 +125,10 @@ fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .with_context(|| format!("creating a temp file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("writing {}", tmp.path().display()))?;
+    for bytes in parts {
+        tmp.write_all(bytes)
+            .with_context(|| format!("writing {}", tmp.path().display()))?;
+    }
     tmp.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))
         .with_context(|| format!("setting permissions on {}", tmp.path().display()))?;
