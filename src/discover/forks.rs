@@ -30,8 +30,10 @@
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
+use memchr::memmem::Finder;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
@@ -94,9 +96,14 @@ fn uuid_number(s: &str) -> Option<u128> {
     if !super::is_uuid(s) {
         return None;
     }
-    let hex: String = s.chars().filter(|c| *c != '-').collect();
-    u128::from_str_radix(&hex, 16).ok()
+    s.bytes().filter(|&b| b != b'-').try_fold(0u128, |n, b| {
+        let digit = char::from(b).to_digit(16)?;
+        Some(n << 4 | u128::from(digit))
+    })
 }
+
+static UUID_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"uuid\""));
+static USER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"user\""));
 
 /// Reads the chain of the transcript at `path`, whose size was `size` bytes: every line
 /// up to that size, one at a time (a line over 16 MiB is skipped unread).
@@ -148,12 +155,12 @@ fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<bool> 
 }
 
 fn add_line(chain: &mut Chain, line: &[u8]) {
-    if memchr::memmem::find(line, b"\"uuid\"").is_none() {
+    if UUID_KEY.find(line).is_none() {
         return;
     }
     // Only user records hold prompts: a line without a `"user"` string is read without
     // its content, and read again in the rare case it is one after all (escapes).
-    if memchr::memmem::find(line, b"\"user\"").is_none() {
+    if USER.find(line).is_none() {
         match serde_json::from_slice::<Line<IgnoredAny>>(line) {
             Ok(r) if !r.may_prompt() => return push(chain, r),
             Ok(_) => {}
@@ -486,6 +493,17 @@ mod tests {
         // Only the first `size` bytes count (a file still being written).
         let c = read_chain(f.path(), 10).unwrap();
         assert!(c.records.is_empty());
+    }
+
+    #[test]
+    fn uuid_numbers() {
+        assert_eq!(
+            uuid_number("0123abcd-EF45-4678-9abc-def012345678"),
+            Some(0x0123abcd_ef45_4678_9abc_def012345678)
+        );
+        assert_eq!(uuid_number("0123abcd-ef45-4678-9abc-def01234567"), None);
+        assert_eq!(uuid_number("0123abcd-ef45-4678-9abc-def01234567g"), None);
+        assert_eq!(uuid_number("0123abcdef45-4678-9abc-def012345678-"), None);
     }
 
     #[test]

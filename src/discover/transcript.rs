@@ -522,6 +522,10 @@ fn real_text(s: &str) -> Option<&str> {
 
 /// Cuts text to [`MAX_TEXT_CHARS`] characters, adding `…` when cut.
 pub fn clip(s: &str) -> String {
+    // A character takes at least one byte: a short text needs no counting.
+    if s.len() <= MAX_TEXT_CHARS {
+        return s.to_owned();
+    }
     match s.char_indices().nth(MAX_TEXT_CHARS) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_owned(),
