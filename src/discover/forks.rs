@@ -30,12 +30,14 @@
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
+use memchr::memmem::Finder;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
-use super::transcript::{TranscriptMeta, prompt_text};
+use super::transcript::{Content, Message, Prompt, Raw, TranscriptMeta};
 use crate::util::timefmt::parse_timestamp;
 
 /// Lines longer than this (16 MiB) are skipped when reading a chain: their record is
@@ -62,10 +64,11 @@ pub struct Chain {
     pub prompts: Vec<(u32, String)>,
 }
 
-/// The part of a line a chain needs.
+/// The part of a line a chain needs, its `message.content` read as `C` (see
+/// [`Content`]).
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Line<'a> {
+struct Line<'a, C> {
     #[serde(rename = "type", borrow)]
     ty: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
@@ -76,15 +79,16 @@ struct Line<'a> {
     is_meta: Option<bool>,
     #[serde(rename = "isCompactSummary")]
     is_compact_summary: Option<bool>,
-    #[serde(borrow)]
-    message: Option<Message<'a>>,
+    message: Option<Message<C>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Message<'a> {
-    #[serde(borrow)]
-    content: Option<&'a RawValue>,
+impl<C> Line<'_, C> {
+    /// Whether the line is a user record that may hold a real prompt.
+    fn may_prompt(&self) -> bool {
+        self.ty.as_deref() == Some("user")
+            && self.is_meta != Some(true)
+            && self.is_compact_summary != Some(true)
+    }
 }
 
 /// A UUID's 32 hex digits as a number; `None` for anything not shaped like a UUID.
@@ -92,9 +96,14 @@ fn uuid_number(s: &str) -> Option<u128> {
     if !super::is_uuid(s) {
         return None;
     }
-    let hex: String = s.chars().filter(|c| *c != '-').collect();
-    u128::from_str_radix(&hex, 16).ok()
+    s.bytes().filter(|&b| b != b'-').try_fold(0u128, |n, b| {
+        let digit = char::from(b).to_digit(16)?;
+        Some(n << 4 | u128::from(digit))
+    })
 }
+
+static UUID_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"uuid\""));
+static USER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"user\""));
 
 /// Reads the chain of the transcript at `path`, whose size was `size` bytes: every line
 /// up to that size, one at a time (a line over 16 MiB is skipped unread).
@@ -146,12 +155,32 @@ fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<bool> 
 }
 
 fn add_line(chain: &mut Chain, line: &[u8]) {
-    if memchr::memmem::find(line, b"\"uuid\"").is_none() {
+    if UUID_KEY.find(line).is_none() {
         return;
     }
-    let Ok(r) = serde_json::from_slice::<Line>(line) else {
-        return;
-    };
+    // Only user records hold prompts: a line without a `"user"` string is read without
+    // its content, and read again in the rare case it is one after all (escapes).
+    if USER.find(line).is_none() {
+        match serde_json::from_slice::<Line<IgnoredAny>>(line) {
+            Ok(r) if !r.may_prompt() => return push(chain, r),
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
+    // A line whose content the quick read refuses is read again raw.
+    match serde_json::from_slice::<Line<Prompt>>(line) {
+        Ok(r) => push(chain, r),
+        Err(_) => {
+            if let Ok(r) = serde_json::from_slice::<Line<Raw>>(line) {
+                push(chain, r);
+            }
+        }
+    }
+}
+
+/// Adds record `r` to `chain` if its `uuid` is shaped like a UUID, and its prompt if it
+/// has a real one.
+fn push<C: Content>(chain: &mut Chain, r: Line<'_, C>) {
     let Some(uuid) = r.uuid.as_deref().and_then(uuid_number) else {
         return;
     };
@@ -162,10 +191,8 @@ fn add_line(chain: &mut Chain, line: &[u8]) {
         .map(|t| t.timestamp_millis());
     let index = u32::try_from(chain.records.len()).unwrap_or(u32::MAX);
     chain.records.push(ChainRecord { uuid, at_ms });
-    if r.ty.as_deref() == Some("user")
-        && r.is_meta != Some(true)
-        && r.is_compact_summary != Some(true)
-        && let Some(text) = r.message.and_then(|m| m.content).and_then(prompt_text)
+    if r.may_prompt()
+        && let Some(text) = r.message.and_then(Message::prompt)
     {
         chain.prompts.push((index, text));
     }
@@ -454,17 +481,46 @@ mod tests {
             r#"{{"type":"user","isMeta":true,"uuid":"{u2}","message":{{"content":"meta"}}}}"#
         )
         .unwrap();
+        // Read without its content first (no `"user"` in it), then again as a user record.
+        writeln!(
+            f,
+            r#"{{"type":"\u0075ser","uuid":"{u2}","message":{{"content":"escaped"}}}}"#
+        )
+        .unwrap();
+        writeln!(
+            f,
+            r#"{{"type":"assistant","uuid":"{u2}","message":{{"content":"not a prompt"}}}}"#
+        )
+        .unwrap();
         write!(f, r#"{{"type":"user","uuid":"{u1}","message":{{"content":[{{"type":"text","text":"cut"}}]}}}}"#).unwrap();
         let size = f.as_file().metadata().unwrap().len();
         let c = read_chain(f.path(), size).unwrap();
-        assert_eq!(c.records.len(), 3);
+        assert_eq!(c.records.len(), 5);
         assert_eq!(c.records[0].uuid, 0x11111111111141118111111111111111);
         assert_eq!(c.records[0].at_ms, Some(ts(T1).timestamp_millis()));
         assert_eq!(c.records[1].at_ms, None);
-        assert_eq!(c.prompts, [(0, "hello".to_owned()), (2, "cut".to_owned())]);
+        assert_eq!(
+            c.prompts,
+            [
+                (0, "hello".to_owned()),
+                (2, "escaped".to_owned()),
+                (4, "cut".to_owned())
+            ]
+        );
         // Only the first `size` bytes count (a file still being written).
         let c = read_chain(f.path(), 10).unwrap();
         assert!(c.records.is_empty());
+    }
+
+    #[test]
+    fn uuid_numbers() {
+        assert_eq!(
+            uuid_number("0123abcd-EF45-4678-9abc-def012345678"),
+            Some(0x0123abcd_ef45_4678_9abc_def012345678)
+        );
+        assert_eq!(uuid_number("0123abcd-ef45-4678-9abc-def01234567"), None);
+        assert_eq!(uuid_number("0123abcd-ef45-4678-9abc-def01234567g"), None);
+        assert_eq!(uuid_number("0123abcdef45-4678-9abc-def012345678-"), None);
     }
 
     #[test]

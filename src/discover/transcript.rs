@@ -8,14 +8,17 @@
 //! lines of a file may lack them. Unknown shapes are skipped, never fatal.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::fs::File;
 use std::io;
+use std::marker::PhantomData;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use memchr::memmem::Finder;
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -189,10 +192,11 @@ fn read_full_at(f: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 
 /// One transcript line, as far as the listing cares: unknown fields are skipped without
 /// being built, strings are borrowed from the buffer when they hold no escapes, and
-/// `message.content` is kept raw until it is needed.
+/// `message.content` is read as `C` (see [`Content`]): only as far as the first prompt
+/// needs, or not at all.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Record<'a> {
+struct Record<'a, C> {
     #[serde(rename = "type", borrow)]
     ty: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -209,8 +213,7 @@ struct Record<'a> {
     is_compact_summary: Option<bool>,
     #[serde(rename = "forkedFrom", borrow)]
     forked_from: Option<Forked<'a>>,
-    #[serde(borrow)]
-    message: Option<Message<'a>>,
+    message: Option<Message<C>>,
     #[serde(rename = "customTitle", borrow)]
     custom_title: Option<Cow<'a, str>>,
     #[serde(rename = "aiTitle", borrow)]
@@ -230,11 +233,111 @@ struct Forked<'a> {
     session_id: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize, Default)]
+/// A record's `message`, its `content` read as `C`.
+#[derive(Deserialize)]
 #[serde(default)]
-struct Message<'a> {
-    #[serde(borrow)]
-    content: Option<&'a RawValue>,
+pub(super) struct Message<C> {
+    content: Option<C>,
+}
+
+impl<C> Default for Message<C> {
+    fn default() -> Self {
+        Message { content: None }
+    }
+}
+
+impl<C: Content> Message<C> {
+    /// The first real prompt of the content (see [`prompt_text`]).
+    pub(super) fn prompt(self) -> Option<String> {
+        self.content.and_then(Content::prompt)
+    }
+}
+
+/// How `message.content` is read. Three ways, cheapest first:
+/// - [`IgnoredAny`]: skipped (its strings are not even checked to be UTF-8), for reads
+///   that need no prompt;
+/// - [`Prompt`]: a string, or an array of blocks read as [`prompt_text`] reads it, so
+///   only the blocks' `type` and `text` are built and checked; any other shape fails
+///   the line's parse;
+/// - [`Raw`]: the content kept raw and handed to [`prompt_text`], which never fails the
+///   line for its shape. A line [`Prompt`] refuses is read again this way, so both
+///   together give what [`Raw`] alone gives, except that bytes that are not UTF-8 in
+///   parts of the content nobody reads no longer make the line unreadable.
+pub(super) trait Content: Default {
+    /// The first real prompt the content holds, as [`prompt_text`] finds it.
+    fn prompt(self) -> Option<String>;
+}
+
+impl Content for IgnoredAny {
+    fn prompt(self) -> Option<String> {
+        None
+    }
+}
+
+/// `content` kept raw (UTF-8 checked, nothing built) for [`prompt_text`].
+#[derive(Deserialize, Default)]
+pub(super) struct Raw<'a>(#[serde(borrow)] Option<&'a RawValue>);
+
+impl Content for Raw<'_> {
+    fn prompt(self) -> Option<String> {
+        self.0.and_then(prompt_text)
+    }
+}
+
+/// `content` as the first prompt needs it: the string, or of an array of blocks the
+/// text of the first `text` block that is a real prompt. Strings other than those are
+/// skipped unread. Fails on anything but a string or an array of objects (or pairs)
+/// with string or null `type` and `text`: those are read again as [`Raw`].
+#[derive(Default)]
+pub(super) struct Prompt<'a>(Option<Cow<'a, str>>);
+
+impl Content for Prompt<'_> {
+    fn prompt(self) -> Option<String> {
+        self.0.as_deref().and_then(real_prompt)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Prompt<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PromptVisitor(PhantomData))
+    }
+}
+
+struct PromptVisitor<'a>(PhantomData<Prompt<'a>>);
+
+impl<'de: 'a, 'a> Visitor<'de> for PromptVisitor<'a> {
+    type Value = Prompt<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string or an array of content blocks")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Prompt(Some(Cow::Borrowed(v))))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Prompt(Some(Cow::Owned(v.to_owned()))))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Prompt(Some(Cow::Owned(v))))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        // Every block must read as one (as `prompt_text` reads them all), the first
+        // real prompt wins.
+        let mut first = None;
+        while let Some(b) = seq.next_element::<Block<'a>>()? {
+            if first.is_none()
+                && b.ty.as_deref() == Some("text")
+                && b.text.as_deref().and_then(real_text).is_some()
+            {
+                first = b.text;
+            }
+        }
+        Ok(Prompt(first))
+    }
 }
 
 #[derive(Deserialize)]
@@ -245,8 +348,9 @@ struct Block<'a> {
     text: Option<Cow<'a, str>>,
 }
 
-/// Parses one line; `None` for anything that is not a JSON object of the expected shape.
-fn parse(line: &[u8]) -> Option<Record<'_>> {
+/// Parses one line, its `message.content` read as `C`; `None` for anything that is not a
+/// JSON object of the expected shape.
+fn parse<'a, C: Content + Deserialize<'a>>(line: &'a [u8]) -> Option<Record<'a, C>> {
     serde_json::from_slice(line).ok()
 }
 
@@ -291,48 +395,75 @@ fn scan_head(buf: &[u8], whole: bool, meta: &mut TranscriptMeta) {
         if !wanted {
             continue;
         }
-        let Some(r) = parse(line) else { continue };
-        if meta.cwd.is_none() {
-            meta.cwd = r.cwd.map(Cow::into_owned);
-        }
-        // The first record carrying a `gitBranch` key decides it: outside git it is
-        // empty, and later records should not be searched for one.
-        if !branch_decided && let Some(b) = r.git_branch {
-            branch_decided = true;
-            meta.git_branch = Some(b.into_owned()).filter(|b| is_branch(b));
-        }
-        if meta.bookkeeping_at.is_none() && r.uuid.is_none() {
-            meta.bookkeeping_at = match r.timestamp.as_deref() {
-                Some(t) => parse_timestamp(t),
-                None => string_after(line, b"\"timestamp\":\"").and_then(|t| parse_timestamp(&t)),
-            };
-        }
-        if meta.first_timestamp.is_none() {
-            meta.first_timestamp = r.timestamp.as_deref().and_then(parse_timestamp);
-        }
-        if meta.forked_from.is_none() {
-            meta.forked_from = r
-                .forked_from
-                .and_then(|f| f.session_id)
-                .map(Cow::into_owned);
-        }
-        if meta.first_prompt.is_none()
-            && r.ty.as_deref() == Some("user")
-            && r.is_meta != Some(true)
-            && r.is_compact_summary != Some(true)
-        {
-            meta.first_prompt = r.message.and_then(|m| m.content).and_then(prompt_text);
-            if meta.first_prompt.is_some() {
-                meta.first_prompt_uuid = r.uuid.map(Cow::into_owned);
+        // The content is read only while the first prompt is missing; a line whose
+        // content the quick read refuses is read again raw.
+        let complete = if meta.first_prompt.is_none() {
+            match parse::<Prompt>(line) {
+                Some(r) => take_head(r, meta, &mut branch_decided, line),
+                None => match parse::<Raw>(line) {
+                    Some(r) => take_head(r, meta, &mut branch_decided, line),
+                    None => continue,
+                },
             }
-        }
-        // The branch comes with the cwd in every record Claude Code writes; a file
-        // whose records lack it is not worth reading further for it.
-        if meta.cwd.is_some() && meta.first_prompt.is_some() {
+        } else {
+            match parse::<IgnoredAny>(line) {
+                Some(r) => take_head(r, meta, &mut branch_decided, line),
+                None => continue,
+            }
+        };
+        if complete {
             break;
         }
     }
     meta.corrupt = saw_bytes && !saw_object;
+}
+
+/// Takes what the head scan wants from record `r` of `line` into `meta`; returns whether
+/// the scan is done (cwd and first prompt found). `branch_decided` is set once a record
+/// carried a `gitBranch` key.
+fn take_head<C: Content>(
+    r: Record<'_, C>,
+    meta: &mut TranscriptMeta,
+    branch_decided: &mut bool,
+    line: &[u8],
+) -> bool {
+    if meta.cwd.is_none() {
+        meta.cwd = r.cwd.map(Cow::into_owned);
+    }
+    // The first record carrying a `gitBranch` key decides it: outside git it is
+    // empty, and later records should not be searched for one.
+    if !*branch_decided && let Some(b) = r.git_branch {
+        *branch_decided = true;
+        meta.git_branch = Some(b.into_owned()).filter(|b| is_branch(b));
+    }
+    if meta.bookkeeping_at.is_none() && r.uuid.is_none() {
+        meta.bookkeeping_at = match r.timestamp.as_deref() {
+            Some(t) => parse_timestamp(t),
+            None => string_after(line, b"\"timestamp\":\"").and_then(|t| parse_timestamp(&t)),
+        };
+    }
+    if meta.first_timestamp.is_none() {
+        meta.first_timestamp = r.timestamp.as_deref().and_then(parse_timestamp);
+    }
+    if meta.forked_from.is_none() {
+        meta.forked_from = r
+            .forked_from
+            .and_then(|f| f.session_id)
+            .map(Cow::into_owned);
+    }
+    if meta.first_prompt.is_none()
+        && r.ty.as_deref() == Some("user")
+        && r.is_meta != Some(true)
+        && r.is_compact_summary != Some(true)
+    {
+        meta.first_prompt = r.message.and_then(Message::prompt);
+        if meta.first_prompt.is_some() {
+            meta.first_prompt_uuid = r.uuid.map(Cow::into_owned);
+        }
+    }
+    // The branch comes with the cwd in every record Claude Code writes; a file
+    // whose records lack it is not worth reading further for it.
+    meta.cwd.is_some() && meta.first_prompt.is_some()
 }
 
 /// Whether a `gitBranch` value names a branch: Claude Code writes `""` or `"HEAD"` when
@@ -380,15 +511,21 @@ const INJECTED: &[&str] = &[
 ];
 
 fn real_prompt(s: &str) -> Option<String> {
+    real_text(s).map(clip)
+}
+
+/// `s` trimmed, if it is a real prompt: not empty, not one of the [`INJECTED`] wrappers.
+fn real_text(s: &str) -> Option<&str> {
     let t = s.trim();
-    if t.is_empty() || INJECTED.iter().any(|p| t.starts_with(p)) {
-        return None;
-    }
-    Some(clip(t))
+    (!t.is_empty() && !INJECTED.iter().any(|p| t.starts_with(p))).then_some(t)
 }
 
 /// Cuts text to [`MAX_TEXT_CHARS`] characters, adding `…` when cut.
 pub fn clip(s: &str) -> String {
+    // A character takes at least one byte: a short text needs no counting.
+    if s.len() <= MAX_TEXT_CHARS {
+        return s.to_owned();
+    }
     match s.char_indices().nth(MAX_TEXT_CHARS) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_owned(),
@@ -447,7 +584,7 @@ impl Titles {
         if self.slot(rec.ty).is_some() {
             return false;
         }
-        let Some(r) = parse(line).filter(|r| r.ty.as_deref() == Some(rec.ty)) else {
+        let Some(r) = parse::<IgnoredAny>(line).filter(|r| r.ty.as_deref() == Some(rec.ty)) else {
             return false;
         };
         let value = match rec.ty {
@@ -527,7 +664,7 @@ fn scan_tail(buf: &[u8], whole: bool, meta: &mut TranscriptMeta, titles: &mut Ti
         let start = memchr::memrchr(b'\n', &region[..end]).map_or(0, |i| i + 1);
         let line = region[start..end].trim_ascii();
         if TIMESTAMP.find(line).is_some() {
-            meta.last_timestamp = parse(line)
+            meta.last_timestamp = parse::<IgnoredAny>(line)
                 .and_then(|r| r.timestamp)
                 .as_deref()
                 .and_then(parse_timestamp);
@@ -782,6 +919,79 @@ mod tests {
         let m = read_meta(e.path(), 0).unwrap();
         assert!(!m.corrupt);
         assert_eq!(m, TranscriptMeta::default());
+    }
+
+    /// The prompt and the fields of a user line whose `message` is `message`: read
+    /// quickly with the raw read as fallback (as the scans do), or raw only.
+    fn both_reads(message: &str) -> [Option<(Option<String>, Option<String>)>; 2] {
+        let line = format!(r#"{{"type":"user","uuid":"u","cwd":"/w","message":{message}}}"#);
+        let line = line.as_bytes();
+        let fields = |cwd: Option<Cow<str>>, m: Option<Option<String>>| {
+            (cwd.map(Cow::into_owned), m.flatten())
+        };
+        let quick = match parse::<Prompt>(line) {
+            Some(r) => Some(fields(r.cwd, r.message.map(Message::prompt))),
+            None => parse::<Raw>(line).map(|r| fields(r.cwd, r.message.map(Message::prompt))),
+        };
+        let raw = parse::<Raw>(line).map(|r| fields(r.cwd, r.message.map(Message::prompt)));
+        [quick, raw]
+    }
+
+    #[test]
+    fn the_quick_content_read_finds_what_the_raw_read_finds() {
+        let messages = [
+            r#"{"content":"hello"}"#,
+            r#"{"content":"  padded \t"}"#,
+            r#"{"content":"<command-name>/x</command-name>"}"#,
+            r#"{"content":"esc\u00e9\n\"q\""}"#,
+            r#"{"content":"\ud83d\ude00 pair"}"#,
+            r#"{"content":"lone \ud800"}"#,
+            r#"{"content":"lone \udc00 trail"}"#,
+            r#"{"content":[{"type":"text","text":"hi"}]}"#,
+            r#"{"content":[{"type":"tool_result","content":"x \ud800"},{"type":"text","text":"b"}]}"#,
+            r#"{"content":[{"type":"text","text":"<system-reminder>"},{"type":"text","text":"c"}]}"#,
+            r#"{"content":[{"type":"text","text":"  "},{"type":"image"},{"type":"text","text":"d"}]}"#,
+            r#"{"content":[{"type":"text","text":"x \udc00"}]}"#,
+            r#"{"content":[{"type":"text","text":5}]}"#,
+            r#"{"content":[{"type":"text","text":null},{"type":"text","text":"e"}]}"#,
+            r#"{"content":[{"type":"text","type":"text","text":"dup"}]}"#,
+            r#"{"content":[{"type":"text","text":"one","text":"two"}]}"#,
+            r#"{"content":[["text","pair"]]}"#,
+            r#"{"content":[["text","pair","three"]]}"#,
+            r#"{"content":[["text"]]}"#,
+            r#"{"content":["str"]}"#,
+            r#"{"content":[null]}"#,
+            r#"{"content":[1e400]}"#,
+            r#"{"content":[{"\ud800":1},{"type":"text","text":"f"}]}"#,
+            r#"{"content":[{"type":"text","text":"g","deep":[[[[[[[[[[[[[[]]]]]]]]]]]]]]}]}"#,
+            r#"{"content":[{"type":"thinking","thinking":"t"},{"type":"text","text":"h"}]}"#,
+            r#"{"content":[]}"#,
+            r#"{"content":{}}"#,
+            r#"{"content":{"type":"text","text":"obj"}}"#,
+            r#"{"content":5}"#,
+            r#"{"content":1e400}"#,
+            r#"{"content":true}"#,
+            r#"{"content":null}"#,
+            r#"{"content":"a","content":"b"}"#,
+            r#"{"role":"user"}"#,
+            r#"[]"#,
+            r#"[{"content":"seq"}]"#,
+            r#"null"#,
+            r#""text""#,
+            r#"{"content":[{"type":"text","text":"cut"#,
+        ];
+        for m in messages {
+            let [quick, raw] = both_reads(m);
+            assert_eq!(quick, raw, "message {m}");
+        }
+        // Bytes that are not UTF-8 where nobody reads them no longer cost the line.
+        let mut line =
+            br#"{"type":"user","cwd":"/w","message":{"content":[{"type":"tool_result","content":"#
+                .to_vec();
+        line.extend_from_slice(b"\"\xff\"},{\"type\":\"text\",\"text\":\"j\"}]}}");
+        assert!(parse::<Raw>(&line).is_none());
+        let r = parse::<Prompt>(&line).unwrap();
+        assert_eq!(r.message.and_then(Message::prompt).as_deref(), Some("j"));
     }
 
     #[test]
