@@ -174,12 +174,8 @@ fn from_cache(cfg: &Config, typed: &str) -> Option<Vec<IdCandidate>> {
             Some((id, *account, row))
         })
         .collect();
-    let last = |m: &cache::MetaView| m.last_timestamp_ms.or(m.first_timestamp_ms);
-    found.sort_unstable_by(|a, b| {
-        last(&b.2.meta)
-            .cmp(&last(&a.2.meta))
-            .then_with(|| a.0.cmp(b.0))
-    });
+    // Newest first, as the listing orders them: by the transcript's mtime.
+    found.sort_unstable_by(|a, b| b.2.mtime_ns.cmp(&a.2.mtime_ns).then_with(|| a.0.cmp(b.0)));
     let mut shown: Vec<IdCandidate> = Vec::new();
     for (id, account, row) in found {
         if shown.len() == MAX_IDS {
@@ -192,7 +188,16 @@ fn from_cache(cfg: &Config, typed: &str) -> Option<Vec<IdCandidate>> {
             id: id.to_owned(),
             account: account.to_owned(),
             title: row.meta.title.map(str::to_owned),
-            last: last(&row.meta).and_then(DateTime::from_timestamp_millis),
+            // As the listing dates it: the mtime (0 when unknown), else the first time.
+            last: i64::try_from(row.mtime_ns)
+                .ok()
+                .filter(|&ns| ns > 0)
+                .map(DateTime::from_timestamp_nanos)
+                .or_else(|| {
+                    row.meta
+                        .first_timestamp_ms
+                        .and_then(DateTime::from_timestamp_millis)
+                }),
         });
     }
     Some(shown)

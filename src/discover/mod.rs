@@ -497,7 +497,11 @@ fn read_metadata(found: &[Found], mut cache: Option<Cache>) -> (Vec<MetaRead>, u
         .zip(cached.into_par_iter())
         .map_init(Vec::new, |buf, (f, hit)| match hit {
             Some(m) => (Ok(m), false),
-            None => (read_meta_with(&f.path, f.size, buf), true),
+            // The mtime dates the session; the last timestamp stands in only without one.
+            None => (
+                read_meta_with(&f.path, f.size, buf, f.mtime.is_none()),
+                true,
+            ),
         })
         .collect();
     (metas, stale)

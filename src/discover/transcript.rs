@@ -62,7 +62,10 @@ pub struct TranscriptMeta {
     /// First `timestamp` in the file (UTC, millisecond precision).
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub first_timestamp: Option<DateTime<Utc>>,
-    /// Last `timestamp` in the file (UTC, millisecond precision).
+    /// Last `timestamp` in the file (UTC, millisecond precision). Only read when asked
+    /// for (see [`read_meta_with`]) or when the head has no timestamp: a listing dates a
+    /// session by its file's mtime and needs this only where the mtime is unknown, and
+    /// finding it can mean parsing the file's longest line (a 2.1.332 prompt snapshot).
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub last_timestamp: Option<DateTime<Utc>>,
     /// Text of the first real user prompt (not a tool result, meta record or command
@@ -108,15 +111,21 @@ pub struct TranscriptMeta {
 /// Errors: only I/O errors opening or reading the file. Content that is not JSON is
 /// skipped; a head with no JSON object line at all sets [`TranscriptMeta::corrupt`].
 pub fn read_meta(path: &Path, size: u64) -> io::Result<TranscriptMeta> {
-    read_meta_with(path, size, &mut Vec::new())
+    read_meta_with(path, size, &mut Vec::new(), true)
 }
 
 /// [`read_meta`] reading through `buf`, a buffer the caller keeps between calls so a
 /// scan of thousands of files allocates (and zeroes) it once per thread; its contents
-/// on return are unspecified.
+/// on return are unspecified. [`TranscriptMeta::last_timestamp`] is found only when
+/// `want_last` is set or the head gives no first timestamp.
 ///
 /// Errors: as [`read_meta`].
-pub fn read_meta_with(path: &Path, size: u64, buf: &mut Vec<u8>) -> io::Result<TranscriptMeta> {
+pub fn read_meta_with(
+    path: &Path,
+    size: u64,
+    buf: &mut Vec<u8>,
+    want_last: bool,
+) -> io::Result<TranscriptMeta> {
     // Regular files only: the listing checked, but the path may have been swapped for
     // a FIFO or a device since.
     let (file, _) = crate::util::fsread::open_regular(path)?;
@@ -131,7 +140,7 @@ pub fn read_meta_with(path: &Path, size: u64, buf: &mut Vec<u8>) -> io::Result<T
     if size <= WINDOW + FIRST_HEAD {
         let n = read_full_at(&file, &mut buf[..whole], 0)?;
         scan_head(&buf[..n], true, &mut meta);
-        scan_tail(&buf[..n], true, &mut meta, &mut titles);
+        scan_tail(&buf[..n], true, want_last, &mut meta, &mut titles);
     } else {
         // The head scan stops at the record that completes cwd and first prompt, so when
         // a short head holds both, the full window would give the same answer.
@@ -153,7 +162,7 @@ pub fn read_meta_with(path: &Path, size: u64, buf: &mut Vec<u8>) -> io::Result<T
         let complete = memchr::memrchr(b'\n', head).map_or(0, |i| i + 1);
         scan_titles(&head[..complete], &mut head_titles, false);
         let n = read_full_at(&file, &mut buf[..window], size - WINDOW)?;
-        scan_tail(&buf[..n], false, &mut meta, &mut titles);
+        scan_tail(&buf[..n], false, want_last, &mut meta, &mut titles);
         titles.fill_from(head_titles);
     }
     if meta.first_timestamp.is_none() {
@@ -640,9 +649,17 @@ fn line_around(buf: &[u8], pos: usize) -> (usize, usize) {
     (start, end)
 }
 
-/// Scans the end of a file for the last timestamp and the last record of each title
-/// type. `whole` says the buffer starts at the start of the file.
-fn scan_tail(buf: &[u8], whole: bool, meta: &mut TranscriptMeta, titles: &mut Titles) {
+/// Scans the end of a file for the last record of each title type, and for the last
+/// timestamp when `want_last` is set or the head found none. `whole` says the buffer
+/// starts at the start of the file.
+fn scan_tail(
+    buf: &[u8],
+    whole: bool,
+    want_last: bool,
+    meta: &mut TranscriptMeta,
+    titles: &mut Titles,
+) {
+    let want_last = want_last || meta.first_timestamp.is_none();
     // Unless the buffer starts the file, its first piece is the end of a cut line.
     let region = if whole {
         buf
@@ -652,14 +669,16 @@ fn scan_tail(buf: &[u8], whole: bool, meta: &mut TranscriptMeta, titles: &mut Ti
             _ => {
                 // The window lies inside the last line: its last timestamp key is the
                 // best guess (Claude Code writes `timestamp` late in each record).
-                meta.last_timestamp = last_timestamp_in(buf);
+                if want_last {
+                    meta.last_timestamp = last_timestamp_in(buf);
+                }
                 return;
             }
         }
     };
 
     // Last timestamp: the newest line that has one.
-    let mut end = region.len();
+    let mut end = if want_last { region.len() } else { 0 };
     while end > 0 && meta.last_timestamp.is_none() {
         let start = memchr::memrchr(b'\n', &region[..end]).map_or(0, |i| i + 1);
         let line = region[start..end].trim_ascii();
@@ -810,6 +829,35 @@ mod tests {
             "2026-01-01T00:05:00+00:00"
         );
         assert!(!m.corrupt);
+    }
+
+    #[test]
+    fn the_last_timestamp_is_read_only_when_wanted_or_the_head_has_none() {
+        let (f, size) = write(&[
+            user("first", "2026-01-01T00:00:00.000Z"),
+            user("later", "2026-01-01T00:05:00.000Z"),
+        ]);
+        let m = read_meta_with(f.path(), size, &mut Vec::new(), false).unwrap();
+        assert_eq!(m.last_timestamp, None, "the mtime dates it");
+        assert_eq!(
+            m.first_timestamp.unwrap().to_rfc3339(),
+            "2026-01-01T00:00:00+00:00"
+        );
+        let m = read_meta_with(f.path(), size, &mut Vec::new(), true).unwrap();
+        assert_eq!(
+            m.last_timestamp.unwrap().to_rfc3339(),
+            "2026-01-01T00:05:00+00:00"
+        );
+        // No timestamp in the head: the tail's stands in for the first one.
+        let mut lines = vec![r#"{"type":"mode","mode":"default"}"#.to_string(); 1];
+        lines.push("x".repeat(100 * 1024));
+        lines.push(user("tail", "2026-02-02T00:00:00.000Z"));
+        let (f, size) = write(&lines);
+        let m = read_meta_with(f.path(), size, &mut Vec::new(), false).unwrap();
+        assert_eq!(
+            m.first_timestamp.unwrap().to_rfc3339(),
+            "2026-02-02T00:00:00+00:00"
+        );
     }
 
     #[test]
