@@ -276,25 +276,31 @@ pub fn scan(opts: ScanOptions) -> Catalog {
     let refreshed = refresh_sidecars(&found, &mut metas);
     let groups = fork_groups(&found, &metas);
     let chains = fill_chains(&groups, &found, &mut metas);
-    let cache_error = opts
+    let to_save = opts
         .cache_file
         .filter(|_| fresh > 0 || stale > 0 || refreshed > 0 || chains > 0)
-        .and_then(|path| save_cache(path, &found, &metas));
+        .map(|path| (path, encode_cache(&found, &metas)));
     let forks = link_forks(&groups, &found, &metas);
 
-    let mut merge = Merge::new(found.len(), warnings);
-    merge.transcripts(opts.accounts, found, metas, forks);
-    merge.index_files(opts.accounts, &index_files, opts.want);
-    merge.events(events, &opts, events_file);
-    title_from_first_prompt(&mut merge.sessions);
-    merge.count_copies();
-    mark_live(&mut merge.sessions, opts.accounts);
-    Catalog {
-        sessions: merge.sessions,
-        warnings: merge.warnings,
-        fresh,
-        cache_error,
-    }
+    std::thread::scope(|s| {
+        // Writing the file is the kernel's copying; the merge need not wait for it.
+        let writer = to_save.map(|(path, encoded)| s.spawn(move || write_cache(path, encoded)));
+        let mut merge = Merge::new(found.len(), warnings);
+        merge.transcripts(opts.accounts, found, metas, forks);
+        merge.index_files(opts.accounts, &index_files, opts.want);
+        merge.events(events, &opts, events_file);
+        title_from_first_prompt(&mut merge.sessions);
+        merge.count_copies();
+        mark_live(&mut merge.sessions, opts.accounts);
+        let cache_error =
+            writer.and_then(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        Catalog {
+            sessions: merge.sessions,
+            warnings: merge.warnings,
+            fresh,
+            cache_error,
+        }
+    })
 }
 
 /// Sessions of the `n` transcripts the metadata cache at `cache_file` saw modified
@@ -603,18 +609,24 @@ fn mark_live(sessions: &mut [Session], accounts: &[Account]) {
     }
 }
 
-/// Rewrites the cache at `path` from every transcript read well, so the next scan need
-/// not read them; says why when it cannot (that only costs speed, so it is no warning).
-fn save_cache(path: &Path, found: &[Found], metas: &[MetaRead]) -> Option<String> {
-    let rows = found.iter().zip(metas).filter_map(|(f, (m, _))| {
+/// The cache rows of every transcript read well, encoded for [`write_cache`].
+fn encode_cache(found: &[Found], metas: &[MetaRead]) -> anyhow::Result<cache::Encoded> {
+    cache::encode(found.iter().zip(metas).filter_map(|(f, (m, _))| {
         Some(cache::Entry {
             path: &f.path,
             size: f.size,
             mtime_ns: cache::mtime_ns(f.mtime),
             meta: m.as_ref().ok()?,
         })
-    });
-    cache::save(path, rows)
+    }))
+}
+
+/// Rewrites the cache at `path` with what [`encode_cache`] gave, so the next scan need
+/// not read the transcripts; says why when it cannot (that only costs speed, so it is
+/// no warning).
+fn write_cache(path: &Path, encoded: anyhow::Result<cache::Encoded>) -> Option<String> {
+    encoded
+        .and_then(|e| e.write(path))
         .err()
         .map(|e| format!("cannot write cache {}: {e:#}", path.display()))
 }
