@@ -480,23 +480,27 @@ fn list_folders<'a>(
 /// size and mtime match, else read (in parallel). Also gives how many cache rows were
 /// left unused (stale), which is a reason to rewrite the cache.
 fn read_metadata(found: &[Found], mut cache: Option<Cache>) -> (Vec<MetaRead>, usize) {
-    let cached: Vec<Option<TranscriptMeta>> = found
+    let mut metas: Vec<MetaRead> = found
         .iter()
         .map(|f| {
-            cache
+            match cache
                 .as_mut()
                 .and_then(|c| c.take(&f.path, f.size, f.mtime))
+            {
+                Some(m) => (Ok(m), false),
+                // Read below; the error is only a placeholder until then.
+                None => (Err(io::ErrorKind::NotFound.into()), true),
+            }
         })
         .collect();
     let stale = cache.map_or(0, |c| c.len());
-    let metas: Vec<MetaRead> = found
-        .par_iter()
-        .zip(cached.into_par_iter())
-        .map_init(Vec::new, |buf, (f, hit)| match hit {
-            Some(m) => (Ok(m), false),
-            None => (read_meta_with(&f.path, f.size, buf), true),
-        })
-        .collect();
+    metas
+        .par_iter_mut()
+        .zip(found)
+        .filter(|((_, fresh), _)| *fresh)
+        .for_each_init(Vec::new, |buf, ((meta, _), f)| {
+            *meta = read_meta_with(&f.path, f.size, buf);
+        });
     (metas, stale)
 }
 
