@@ -33,7 +33,7 @@ use accounts::Account;
 use crate::util::timefmt::to_rfc3339;
 use cache::{Cache, CacheKey};
 use events::{Events, read_events};
-use index::{INDEX_FILE, IndexEntry, read_index};
+use index::{INDEX_FILE, IndexEntry, IndexError, read_index};
 use transcript::{TitleKind, TranscriptMeta, read_meta_with};
 use warnings::Warnings;
 
@@ -281,7 +281,7 @@ pub fn scan(opts: ScanOptions) -> Catalog {
 
     let mut merge = Merge::new(found.len(), warnings);
     merge.transcripts(opts.accounts, found, metas, forks);
-    merge.index_files(opts.accounts, &index_files, opts.want);
+    merge.index_files(opts.accounts, index_files, opts.want);
     merge.events(events, &opts, events_file);
     title_from_first_prompt(&mut merge.sessions);
     merge.count_copies();
@@ -353,8 +353,9 @@ pub fn from_cache(accounts: &[Account], cache_file: &Path, n: usize) -> (Vec<Ses
 /// A project folder to list: owning account's index, folder name, path.
 type Folder = (usize, String, PathBuf);
 
-/// A legacy index file found while listing: path, owning account's index, folder name.
-type IndexFile = (PathBuf, usize, String);
+/// A legacy index file found while listing: path, owning account's index, folder name,
+/// and what parsing it gave (it is parsed as its folder is listed).
+type IndexFile = (PathBuf, usize, String, Result<index::IndexFile, IndexError>);
 
 /// What a metadata read gave for one transcript, and whether it was read fresh (not
 /// taken from the cache).
@@ -436,8 +437,9 @@ struct Listing<'a> {
     events: Option<(&'a Path, io::Result<Events>)>,
 }
 
-/// Lists each folder in parallel: transcripts (stat only) and index files. Loading the
-/// cache and reading the events file do not depend on it: they run alongside.
+/// Lists each folder in parallel: transcripts (stat only) and index files (parsed).
+/// Loading the cache and reading the events file do not depend on it: they run
+/// alongside.
 fn list_folders<'a>(
     folders: &[Folder],
     owners: &[(usize, PathBuf)],
@@ -751,31 +753,27 @@ impl Merge {
         }
     }
 
-    /// Index files (parsed in parallel) enrich the sessions, and add those whose
+    /// Index files (parsed while listing) enrich the sessions, and add those whose
     /// transcript is gone.
     fn index_files(
         &mut self,
         accounts: &[Account],
-        index_files: &[IndexFile],
+        index_files: Vec<IndexFile>,
         want: Option<&(dyn Fn(&str) -> bool + Sync)>,
     ) {
-        let parsed: Vec<_> = index_files
-            .par_iter()
-            .map(|(path, ai, folder)| (path, *ai, folder, read_index(path)))
-            .collect();
-        for (path, ai, folder, res) in parsed {
+        for (path, ai, folder, res) in index_files {
             let file = match res {
                 Ok(f) => f,
                 Err(e) => {
                     self.warnings
-                        .add("malformed index files ignored", path, &e.to_string());
+                        .add("malformed index files ignored", &path, &e.to_string());
                     continue;
                 }
             };
             if file.skipped > 0 {
                 self.warnings.add(
                     "index files with bad entries",
-                    path,
+                    &path,
                     &format!("{} entries are not objects with a sessionId", file.skipped),
                 );
             }
@@ -805,7 +803,7 @@ impl Merge {
                         self.push(s)
                     }
                 };
-                enrich_from_index(&mut self.sessions[i], path, entry);
+                enrich_from_index(&mut self.sessions[i], &path, entry);
             }
         }
     }
@@ -909,14 +907,15 @@ fn project_folders(projects: &Path, warnings: &mut Warnings) -> Vec<(String, Pat
 }
 
 /// Lists one project folder: its `<uuid>.jsonl` transcripts (regular files, or symlinks
-/// that do not point into another scanned account) and its index file.
+/// that do not point into another scanned account) and its index file, parsed here so
+/// that parsing overlaps the listing of other folders.
 fn list_folder(
     ai: usize,
     folder_name: &str,
     dir: &Path,
     owners: &[(usize, PathBuf)],
     want: Option<&(dyn Fn(&str) -> bool + Sync)>,
-) -> (Vec<Found>, Option<(PathBuf, usize, String)>, Warnings) {
+) -> (Vec<Found>, Option<IndexFile>, Warnings) {
     let mut w = Warnings::default();
     let mut found = Vec::new();
     let mut index = None;
@@ -927,7 +926,7 @@ fn list_folder(
         Ok(rd) => rd,
         Err(e) => {
             w.add("unreadable directories skipped", dir, &e.to_string());
-            return (found, index, w);
+            return (found, None, w);
         }
     };
     for entry in rd {
@@ -935,7 +934,7 @@ fn list_folder(
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         if name == INDEX_FILE {
-            index = Some((entry.path(), ai, folder_name.to_owned()));
+            index = Some(entry.path());
             continue;
         }
         let Some(id) = name.strip_suffix(".jsonl") else {
@@ -997,6 +996,10 @@ fn list_folder(
             .ok()
             .map(|md| (md.len(), md.modified().ok()));
     }
+    let index = index.map(|p| {
+        let parsed = read_index(&p);
+        (p, ai, folder_name.to_owned(), parsed)
+    });
     (found, index, w)
 }
 
