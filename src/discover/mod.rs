@@ -279,7 +279,19 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         .and_then(|path| save_cache(path, &found, &metas));
     let forks = link_forks(&groups, &found, &metas);
 
-    let mut merge = Merge::new(found.len(), warnings);
+    // Room for a session per transcript, index entry and event: growing the sessions
+    // later would copy them all (pages never written cost no memory).
+    let room = found.len()
+        + index_files
+            .iter()
+            .filter_map(|(.., parsed)| parsed.as_ref().ok())
+            .map(|f| f.entries.len())
+            .sum::<usize>()
+        + events
+            .as_ref()
+            .and_then(|(_, ev)| ev.as_ref().ok())
+            .map_or(0, |ev| ev.starts.len());
+    let mut merge = Merge::new(room, warnings);
     merge.transcripts(opts.accounts, found, metas, forks);
     merge.index_files(opts.accounts, index_files, opts.want);
     merge.events(events, &opts, events_file);
