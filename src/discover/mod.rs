@@ -1113,29 +1113,47 @@ impl Merge {
                 &format!("{} lines are not valid events{long}", ev.bad_lines),
             );
         }
-        for start in ev.starts {
-            if want.is_some_and(|w| !w(&start.session_id)) {
-                continue;
-            }
-            let first = match self.first_copy(&start.session_id) {
+        // Looked up in parallel: `None` for an id wanted nowhere, else its first copy
+        // (if any yet).
+        let wanted = |id: &str| want.is_none_or(|w| w(id));
+        let firsts: Vec<Option<Option<usize>>> = ev
+            .starts
+            .par_iter()
+            .map(|start| wanted(&start.session_id).then(|| self.first_copy(&start.session_id)))
+            .collect();
+        for (mut start, first) in ev.starts.into_iter().zip(firsts) {
+            let Some(first) = first else { continue };
+            // An id no copy held before may have been added by an earlier start.
+            let first = match first.or_else(|| self.first_copy(&start.session_id)) {
                 Some(i) => i,
-                None => self.push(Session::new(start.session_id.clone())),
+                None => self.push(Session::new(std::mem::take(&mut start.session_id))),
             };
-            // The event names the id, not an account: every copy learns from it.
+            // The event names the id, not an account: every copy learns from it (the last
+            // one takes what it learns, the others a copy).
             let mut i = first;
-            while i != NO_COPY {
+            loop {
+                let next = self.next_copy[i];
+                let give = |v: &mut Option<String>| match next {
+                    NO_COPY => v.take(),
+                    _ => v.clone(),
+                };
                 let s = &mut self.sessions[i];
                 s.add_source(Source::Events);
                 // The first session_start of an id wins: later ones are restarts.
                 if s.actor.is_none() {
-                    s.actor = start.actor.clone();
-                    s.role = start.role.clone();
-                    s.topic = start.topic.clone();
+                    s.actor = give(&mut start.actor);
+                    s.role = give(&mut start.role);
+                    s.topic = give(&mut start.topic);
                 }
-                s.cwd = s.cwd.take().or_else(|| start.cwd.clone());
+                if s.cwd.is_none() {
+                    s.cwd = give(&mut start.cwd);
+                }
                 s.started_at = s.started_at.or(start.ts);
                 s.last_active_at = s.last_active_at.or(start.ts);
-                i = self.next_copy[i];
+                if next == NO_COPY {
+                    break;
+                }
+                i = next;
             }
         }
     }
@@ -1175,6 +1193,48 @@ mod tests {
         m.count_copies();
         let copies: Vec<usize> = m.sessions.iter().map(|s| s.copies).collect();
         assert_eq!(copies, [3, 1, 3, 3]);
+    }
+
+    #[test]
+    fn every_copy_learns_from_the_first_start_of_its_id() {
+        let start = |id: &str, actor: Option<&str>, cwd: &str| events::SessionStart {
+            session_id: id.to_owned(),
+            ts: None,
+            actor: actor.map(str::to_owned),
+            role: Some("crew".to_owned()),
+            topic: None,
+            cwd: Some(cwd.to_owned()),
+        };
+        let mut m = Merge::new(0, Warnings::default());
+        for dir in ["/a", "/b"] {
+            let mut s = Session::new("x".to_owned());
+            s.config_dir = Some(PathBuf::from(dir));
+            m.push(s);
+        }
+        let ev = Events {
+            starts: vec![
+                start("x", None, "/first"),
+                start("x", Some("gt/crew/joe"), "/second"),
+                start("y", Some("gt/crew/ann"), "/y"),
+                start("x", Some("gt/crew/late"), "/third"),
+                start("y", Some("gt/crew/bob"), "/y2"),
+            ],
+            ..Events::default()
+        };
+        m.merge_events(ev, Path::new("/events"), None);
+        assert_eq!(m.sessions.len(), 3, "y is added once");
+        for s in &m.sessions[..2] {
+            assert_eq!(s.actor.as_deref(), Some("gt/crew/joe"));
+            assert_eq!(s.cwd.as_deref(), Some("/first"));
+            assert_eq!(s.sources, [Source::Events]);
+        }
+        let y = &m.sessions[2];
+        assert_eq!(
+            (y.session_id.as_str(), y.actor.as_deref()),
+            ("y", Some("gt/crew/ann"))
+        );
+        assert_eq!(y.cwd.as_deref(), Some("/y"));
+        assert_eq!(m.copies("y").collect::<Vec<_>>(), [2]);
     }
 
     #[test]
