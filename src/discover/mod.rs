@@ -35,7 +35,7 @@ use crate::util::timefmt::to_rfc3339;
 use cache::Cache;
 use events::Events;
 use events_cache::read_events_cached;
-use index::{INDEX_FILE, IndexEntry, read_index};
+use index::{INDEX_FILE, IndexEntry, IndexError, read_index};
 use transcript::{TitleKind, TranscriptMeta, read_meta_with};
 use warnings::Warnings;
 
@@ -282,12 +282,24 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         .map(|path| (path, encode_cache(&found, &metas)));
     let forks = link_forks(&groups, &found, &metas);
 
+    // Room for a session per transcript, index entry and event: growing the sessions
+    // later would copy them all (pages never written cost no memory).
+    let room = found.len()
+        + index_files
+            .iter()
+            .filter_map(|(.., parsed)| parsed.as_ref().ok())
+            .map(|f| f.entries.len())
+            .sum::<usize>()
+        + events
+            .as_ref()
+            .and_then(|(_, ev)| ev.as_ref().ok())
+            .map_or(0, |ev| ev.starts.len());
     std::thread::scope(|s| {
         // Writing the file is the kernel's copying; the merge need not wait for it.
         let writer = to_save.map(|(path, encoded)| s.spawn(move || write_cache(path, encoded)));
-        let mut merge = Merge::new(found.len(), warnings);
+        let mut merge = Merge::new(room, warnings);
         merge.transcripts(opts.accounts, found, metas, forks);
-        merge.index_files(opts.accounts, &index_files, opts.want);
+        merge.index_files(opts.accounts, index_files, opts.want);
         merge.events(events, &opts, events_file);
         title_from_first_prompt(&mut merge.sessions);
         merge.count_copies();
@@ -362,8 +374,9 @@ pub fn from_cache(accounts: &[Account], cache_file: &Path, n: usize) -> (Vec<Ses
 /// A project folder to list: owning account's index, folder name, path.
 type Folder = (usize, String, PathBuf);
 
-/// A legacy index file found while listing: path, owning account's index, folder name.
-type IndexFile = (PathBuf, usize, String);
+/// A legacy index file found while listing: path, owning account's index, folder name,
+/// and what parsing it gave (it is parsed as its folder is listed).
+type IndexFile = (PathBuf, usize, String, Result<index::IndexFile, IndexError>);
 
 /// What a metadata read gave for one transcript, and whether it was read fresh (not
 /// taken from the cache).
@@ -445,8 +458,9 @@ struct Listing<'a> {
     events: Option<(&'a Path, io::Result<Events>)>,
 }
 
-/// Lists each folder in parallel: transcripts (stat only) and index files. Loading the
-/// cache and reading the events file do not depend on it: they run alongside.
+/// Lists each folder in parallel: transcripts (stat only) and index files (parsed).
+/// Loading the cache and reading the events file do not depend on it: they run
+/// alongside.
 fn list_folders<'a>(
     folders: &[Folder],
     owners: &[(usize, PathBuf)],
@@ -489,27 +503,28 @@ fn list_folders<'a>(
 /// size and mtime match, else read (in parallel). Also gives how many cache rows were
 /// left unused (stale), which is a reason to rewrite the cache.
 fn read_metadata(found: &[Found], mut cache: Option<Cache>) -> (Vec<MetaRead>, usize) {
-    let cached: Vec<Option<TranscriptMeta>> = found
+    let mut metas: Vec<MetaRead> = found
         .iter()
         .map(|f| {
-            cache
+            match cache
                 .as_mut()
                 .and_then(|c| c.take(&f.path, f.size, f.mtime))
+            {
+                Some(m) => (Ok(m), false),
+                // Read below; the error is only a placeholder until then.
+                None => (Err(io::ErrorKind::NotFound.into()), true),
+            }
         })
         .collect();
     let stale = cache.map_or(0, |c| c.len());
-    let metas: Vec<MetaRead> = found
-        .par_iter()
-        .zip(cached.into_par_iter())
-        .map_init(Vec::new, |buf, (f, hit)| match hit {
-            Some(m) => (Ok(m), false),
+    metas
+        .par_iter_mut()
+        .zip(found)
+        .filter(|((_, fresh), _)| *fresh)
+        .for_each_init(Vec::new, |buf, ((meta, _), f)| {
             // The mtime dates the session; the last timestamp stands in only without one.
-            None => (
-                read_meta_with(&f.path, f.size, buf, f.mtime.is_none()),
-                true,
-            ),
-        })
-        .collect();
+            *meta = read_meta_with(&f.path, f.size, buf, f.mtime.is_none());
+        });
     (metas, stale)
 }
 
@@ -771,31 +786,27 @@ impl Merge {
         }
     }
 
-    /// Index files (parsed in parallel) enrich the sessions, and add those whose
+    /// Index files (parsed while listing) enrich the sessions, and add those whose
     /// transcript is gone.
     fn index_files(
         &mut self,
         accounts: &[Account],
-        index_files: &[IndexFile],
+        index_files: Vec<IndexFile>,
         want: Option<&(dyn Fn(&str) -> bool + Sync)>,
     ) {
-        let parsed: Vec<_> = index_files
-            .par_iter()
-            .map(|(path, ai, folder)| (path, *ai, folder, read_index(path)))
-            .collect();
-        for (path, ai, folder, res) in parsed {
+        for (path, ai, folder, res) in index_files {
             let file = match res {
                 Ok(f) => f,
                 Err(e) => {
                     self.warnings
-                        .add("malformed index files ignored", path, &e.to_string());
+                        .add("malformed index files ignored", &path, &e.to_string());
                     continue;
                 }
             };
             if file.skipped > 0 {
                 self.warnings.add(
                     "index files with bad entries",
-                    path,
+                    &path,
                     &format!("{} entries are not objects with a sessionId", file.skipped),
                 );
             }
@@ -825,7 +836,7 @@ impl Merge {
                         self.push(s)
                     }
                 };
-                enrich_from_index(&mut self.sessions[i], path, entry);
+                enrich_from_index(&mut self.sessions[i], &path, entry);
             }
         }
     }
@@ -929,14 +940,15 @@ fn project_folders(projects: &Path, warnings: &mut Warnings) -> Vec<(String, Pat
 }
 
 /// Lists one project folder: its `<uuid>.jsonl` transcripts (regular files, or symlinks
-/// that do not point into another scanned account) and its index file.
+/// that do not point into another scanned account) and its index file, parsed here so
+/// that parsing overlaps the listing of other folders.
 fn list_folder(
     ai: usize,
     folder_name: &str,
     dir: &Path,
     owners: &[(usize, PathBuf)],
     want: Option<&(dyn Fn(&str) -> bool + Sync)>,
-) -> (Vec<Found>, Option<(PathBuf, usize, String)>, Warnings) {
+) -> (Vec<Found>, Option<IndexFile>, Warnings) {
     let mut w = Warnings::default();
     let mut found = Vec::new();
     let mut index = None;
@@ -947,7 +959,7 @@ fn list_folder(
         Ok(rd) => rd,
         Err(e) => {
             w.add("unreadable directories skipped", dir, &e.to_string());
-            return (found, index, w);
+            return (found, None, w);
         }
     };
     for entry in rd {
@@ -955,7 +967,7 @@ fn list_folder(
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         if name == INDEX_FILE {
-            index = Some((entry.path(), ai, folder_name.to_owned()));
+            index = Some(entry.path());
             continue;
         }
         let Some(id) = name.strip_suffix(".jsonl") else {
@@ -1017,6 +1029,10 @@ fn list_folder(
             .ok()
             .map(|md| (md.len(), md.modified().ok()));
     }
+    let index = index.map(|p| {
+        let parsed = read_index(&p);
+        (p, ai, folder_name.to_owned(), parsed)
+    });
     (found, index, w)
 }
 
@@ -1118,29 +1134,47 @@ impl Merge {
                 &format!("{} lines are not valid events{long}", ev.bad_lines),
             );
         }
-        for start in ev.starts {
-            if want.is_some_and(|w| !w(&start.session_id)) {
-                continue;
-            }
-            let first = match self.first_copy(&start.session_id) {
+        // Looked up in parallel: `None` for an id wanted nowhere, else its first copy
+        // (if any yet).
+        let wanted = |id: &str| want.is_none_or(|w| w(id));
+        let firsts: Vec<Option<Option<usize>>> = ev
+            .starts
+            .par_iter()
+            .map(|start| wanted(&start.session_id).then(|| self.first_copy(&start.session_id)))
+            .collect();
+        for (mut start, first) in ev.starts.into_iter().zip(firsts) {
+            let Some(first) = first else { continue };
+            // An id no copy held before may have been added by an earlier start.
+            let first = match first.or_else(|| self.first_copy(&start.session_id)) {
                 Some(i) => i,
-                None => self.push(Session::new(start.session_id.clone())),
+                None => self.push(Session::new(std::mem::take(&mut start.session_id))),
             };
-            // The event names the id, not an account: every copy learns from it.
+            // The event names the id, not an account: every copy learns from it (the last
+            // one takes what it learns, the others a copy).
             let mut i = first;
-            while i != NO_COPY {
+            loop {
+                let next = self.next_copy[i];
+                let give = |v: &mut Option<String>| match next {
+                    NO_COPY => v.take(),
+                    _ => v.clone(),
+                };
                 let s = &mut self.sessions[i];
                 s.add_source(Source::Events);
                 // The first session_start of an id wins: later ones are restarts.
                 if s.actor.is_none() {
-                    s.actor = start.actor.clone();
-                    s.role = start.role.clone();
-                    s.topic = start.topic.clone();
+                    s.actor = give(&mut start.actor);
+                    s.role = give(&mut start.role);
+                    s.topic = give(&mut start.topic);
                 }
-                s.cwd = s.cwd.take().or_else(|| start.cwd.clone());
+                if s.cwd.is_none() {
+                    s.cwd = give(&mut start.cwd);
+                }
                 s.started_at = s.started_at.or(start.ts);
                 s.last_active_at = s.last_active_at.or(start.ts);
-                i = self.next_copy[i];
+                if next == NO_COPY {
+                    break;
+                }
+                i = next;
             }
         }
     }
@@ -1180,6 +1214,48 @@ mod tests {
         m.count_copies();
         let copies: Vec<usize> = m.sessions.iter().map(|s| s.copies).collect();
         assert_eq!(copies, [3, 1, 3, 3]);
+    }
+
+    #[test]
+    fn every_copy_learns_from_the_first_start_of_its_id() {
+        let start = |id: &str, actor: Option<&str>, cwd: &str| events::SessionStart {
+            session_id: id.to_owned(),
+            ts: None,
+            actor: actor.map(str::to_owned),
+            role: Some("crew".to_owned()),
+            topic: None,
+            cwd: Some(cwd.to_owned()),
+        };
+        let mut m = Merge::new(0, Warnings::default());
+        for dir in ["/a", "/b"] {
+            let mut s = Session::new("x".to_owned());
+            s.config_dir = Some(PathBuf::from(dir));
+            m.push(s);
+        }
+        let ev = Events {
+            starts: vec![
+                start("x", None, "/first"),
+                start("x", Some("gt/crew/joe"), "/second"),
+                start("y", Some("gt/crew/ann"), "/y"),
+                start("x", Some("gt/crew/late"), "/third"),
+                start("y", Some("gt/crew/bob"), "/y2"),
+            ],
+            ..Events::default()
+        };
+        m.merge_events(ev, Path::new("/events"), None);
+        assert_eq!(m.sessions.len(), 3, "y is added once");
+        for s in &m.sessions[..2] {
+            assert_eq!(s.actor.as_deref(), Some("gt/crew/joe"));
+            assert_eq!(s.cwd.as_deref(), Some("/first"));
+            assert_eq!(s.sources, [Source::Events]);
+        }
+        let y = &m.sessions[2];
+        assert_eq!(
+            (y.session_id.as_str(), y.actor.as_deref()),
+            ("y", Some("gt/crew/ann"))
+        );
+        assert_eq!(y.cwd.as_deref(), Some("/y"));
+        assert_eq!(m.copies("y").collect::<Vec<_>>(), [2]);
     }
 
     #[test]

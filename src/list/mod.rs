@@ -57,11 +57,15 @@ pub fn select_searched<'a>(sessions: &'a [Session], f: &Filters) -> Selection<'a
         SortKey::Active => s.last_active_at.or(s.started_at),
         SortKey::Started => s.started_at,
     };
-    kept.sort_by(|a, b| {
-        key(b)
-            .cmp(&key(a))
-            .then_with(|| a.session_id.cmp(&b.session_id))
+    // Each row's key is read once, into a compact array the sort compares in, rather than
+    // from two sessions scattered over the heap at every comparison.
+    let mut keyed: Vec<_> = kept.iter().map(|s| (key(s), *s)).collect();
+    keyed.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.session_id.cmp(&b.1.session_id))
     });
+    kept.clear();
+    kept.extend(keyed.into_iter().map(|(_, s)| s));
     let cut = f.recent.unwrap_or(DEFAULT_RECENT);
     let Some(pattern) = &f.search else {
         let total = kept.len();
