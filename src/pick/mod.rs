@@ -32,6 +32,8 @@ pub use term::terminal_available;
 /// transcripts modified last, many screens' worth. (Decoding all 20,000 rows of a big
 /// cache costs more than the first frame may.)
 const HEAD_ROWS: usize = 1000;
+// The cache sorts only its newest rows.
+const _: () = assert!(HEAD_ROWS <= crate::discover::cache::NEWEST_ROWS);
 
 /// How the picker ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
