@@ -483,25 +483,18 @@ fn list_folders<'a>(
 /// Metadata of every transcript, in `found`'s order: moved out of the cache when path,
 /// size and mtime match, else read (in parallel). Also gives how many cache rows were
 /// left unused (stale), which is a reason to rewrite the cache.
-fn read_metadata(found: &[Found], mut cache: Option<Cache>) -> (Vec<MetaRead>, usize) {
-    let cached: Vec<Option<TranscriptMeta>> = found
-        .iter()
-        .map(|f| {
-            cache
-                .as_mut()
-                .and_then(|c| c.take(&f.path, f.size, f.mtime))
-        })
-        .collect();
-    let stale = cache.map_or(0, |c| c.len());
+fn read_metadata(found: &[Found], cache: Option<Cache>) -> (Vec<MetaRead>, usize) {
+    let cache = cache.unwrap_or_default();
     let metas: Vec<MetaRead> = found
         .par_iter()
-        .zip(cached.into_par_iter())
-        .map_init(Vec::new, |buf, (f, hit)| match hit {
-            Some(m) => (Ok(m), false),
-            None => (read_meta_with(&f.path, f.size, buf), true),
+        .map_init(Vec::new, |buf, f| {
+            match cache.take(&f.path, f.size, f.mtime) {
+                Some(m) => (Ok(m), false),
+                None => (read_meta_with(&f.path, f.size, buf), true),
+            }
         })
         .collect();
-    (metas, stale)
+    (metas, cache.len())
 }
 
 /// Reads the title sidecars that are new or changed since the cached read (and forgets
