@@ -279,7 +279,11 @@ pub fn scan(opts: ScanOptions) -> Catalog {
 
     std::thread::scope(|s| {
         // Writing the file is the kernel's copying; the merge need not wait for it.
-        let writer = to_save.map(|(path, encoded)| s.spawn(move || write_cache(path, encoded)));
+        let writer = to_save.map(|(path, encoded)| {
+            std::thread::Builder::new()
+                .spawn_scoped(s, move || write_cache(path, encoded))
+                .map_err(|e| format!("cannot write cache {}: no thread: {e}", path.display()))
+        });
         let mut merge = Merge::new(found.len(), warnings);
         merge.transcripts(opts.accounts, found, metas, forks);
         merge.index_files(opts.accounts, &index_files, opts.want);
@@ -287,8 +291,10 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         title_from_first_prompt(&mut merge.sessions);
         count_copies(&mut merge.sessions);
         mark_live(&mut merge.sessions, opts.accounts);
-        let cache_error =
-            writer.and_then(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        let cache_error = writer.and_then(|w| match w {
+            Ok(w) => w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(e) => Some(e),
+        });
         Catalog {
             sessions: merge.sessions,
             warnings: merge.warnings,
