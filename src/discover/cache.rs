@@ -23,7 +23,7 @@ use crate::discover::transcript::TranscriptMeta;
 /// Bumped whenever [`TranscriptMeta`], the way it is computed, or the file's layout
 /// changes (5: rows written newest mtime first, bookkeeping time, fork chains, title
 /// sidecars, agent names and last prompts, `"HEAD"` as no branch; 6: rows in chunks,
-/// each with its own checksum, decoded in parallel).
+/// each with its own checksum, decoded in parallel; only the newest rows sorted).
 const VERSION: u32 = 6;
 
 /// Largest cache file read, in bytes (256 MiB: a few hundred thousand transcripts).
@@ -44,7 +44,7 @@ pub const CACHE_FILE: &str = "transcripts.bin";
 pub const NEWEST_ROWS: usize = 2048;
 
 /// Rows per chunk: chunks are encoded, checked and decoded independently, in parallel;
-/// 256 rows are about 150 KB and a millisecond of decoding.
+/// 256 rows are about 150 KB and under a millisecond of decoding.
 const CHUNK_ROWS: usize = 256;
 
 /// Bytes read first when loading: the header of a cache of up to about 400 chunks
@@ -256,8 +256,9 @@ struct Slot {
 }
 
 /// Hasher of the path index: `foldhash` (already in the build through `hashbrown`)
-/// hashes a path's bytes several times faster than the standard SipHash of its
-/// components, and the keys come from the user's own cache file.
+/// hashes a path's bytes about 20 times faster than the standard SipHash of its
+/// components (20,000 paths of the indep corpus: 0.2 ms, not 4.8), and the keys come
+/// from the user's own cache file.
 type PathHasher = foldhash::fast::RandomState;
 
 /// Loaded cache contents: each path's bytes → where its row is (chunk, row in chunk),
