@@ -296,7 +296,11 @@ pub fn scan(opts: ScanOptions) -> Catalog {
             .map_or(0, |ev| ev.starts.len());
     std::thread::scope(|s| {
         // Writing the file is the kernel's copying; the merge need not wait for it.
-        let writer = to_save.map(|(path, encoded)| s.spawn(move || write_cache(path, encoded)));
+        let writer = to_save.map(|(path, encoded)| {
+            std::thread::Builder::new()
+                .spawn_scoped(s, move || write_cache(path, encoded))
+                .map_err(|e| format!("cannot write cache {}: no thread: {e}", path.display()))
+        });
         let mut merge = Merge::new(room, warnings);
         merge.transcripts(opts.accounts, found, metas, forks);
         merge.index_files(opts.accounts, index_files, opts.want);
@@ -304,8 +308,10 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         title_from_first_prompt(&mut merge.sessions);
         merge.count_copies();
         mark_live(&mut merge.sessions, opts.accounts);
-        let cache_error =
-            writer.and_then(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        let cache_error = writer.and_then(|w| match w {
+            Ok(w) => w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(e) => Some(e),
+        });
         Catalog {
             sessions: merge.sessions,
             warnings: merge.warnings,
@@ -502,30 +508,22 @@ fn list_folders<'a>(
 /// Metadata of every transcript, in `found`'s order: moved out of the cache when path,
 /// size and mtime match, else read (in parallel). Also gives how many cache rows were
 /// left unused (stale), which is a reason to rewrite the cache.
-fn read_metadata(found: &[Found], mut cache: Option<Cache>) -> (Vec<MetaRead>, usize) {
-    let mut metas: Vec<MetaRead> = found
-        .iter()
-        .map(|f| {
-            match cache
-                .as_mut()
-                .and_then(|c| c.take(&f.path, f.size, f.mtime))
-            {
+fn read_metadata(found: &[Found], cache: Option<Cache>) -> (Vec<MetaRead>, usize) {
+    let cache = cache.unwrap_or_default();
+    let metas: Vec<MetaRead> = found
+        .par_iter()
+        .map_init(Vec::new, |buf, f| {
+            match cache.take(&f.path, f.size, f.mtime) {
                 Some(m) => (Ok(m), false),
-                // Read below; the error is only a placeholder until then.
-                None => (Err(io::ErrorKind::NotFound.into()), true),
+                // The mtime dates the session; the last timestamp stands in only without one.
+                None => (
+                    read_meta_with(&f.path, f.size, buf, f.mtime.is_none()),
+                    true,
+                ),
             }
         })
         .collect();
-    let stale = cache.map_or(0, |c| c.len());
-    metas
-        .par_iter_mut()
-        .zip(found)
-        .filter(|((_, fresh), _)| *fresh)
-        .for_each_init(Vec::new, |buf, ((meta, _), f)| {
-            // The mtime dates the session; the last timestamp stands in only without one.
-            *meta = read_meta_with(&f.path, f.size, buf, f.mtime.is_none());
-        });
-    (metas, stale)
+    (metas, cache.len())
 }
 
 /// Reads the title sidecars that are new or changed since the cached read (and forgets
