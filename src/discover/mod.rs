@@ -1238,6 +1238,35 @@ mod tests {
     }
 
     #[test]
+    fn fork_groups_are_the_first_prompt_uuids_shared() {
+        let meta = |u: Option<&str>| TranscriptMeta {
+            first_prompt_uuid: u.map(str::to_owned),
+            ..Default::default()
+        };
+        let metas: Vec<TranscriptMeta> = [
+            Some("a"),
+            Some("b"),
+            Some("a"),
+            None,
+            Some("b"),
+            Some("c"),
+            Some("a"),
+        ]
+        .into_iter()
+        .map(meta)
+        .collect();
+        let mut usable: Vec<Option<&TranscriptMeta>> = metas.iter().map(Some).collect();
+        usable[4] = None;
+        let mut groups = forks::groups(&usable);
+        groups.sort();
+        assert_eq!(groups, [vec![0, 2, 6]]);
+        usable[4] = Some(&metas[4]);
+        let mut groups = forks::groups(&usable);
+        groups.sort();
+        assert_eq!(groups, [vec![0, 2, 6], vec![1, 4]]);
+    }
+
+    #[test]
     fn warnings_summarise_per_kind() {
         let mut w = Warnings::default();
         w.add(
