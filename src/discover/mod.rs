@@ -1113,18 +1113,11 @@ impl Merge {
                 &format!("{} lines are not valid events{long}", ev.bad_lines),
             );
         }
-        // Looked up in parallel: `None` for an id wanted nowhere, else its first copy
-        // (if any yet).
-        let wanted = |id: &str| want.is_none_or(|w| w(id));
-        let firsts: Vec<Option<Option<usize>>> = ev
-            .starts
-            .par_iter()
-            .map(|start| wanted(&start.session_id).then(|| self.first_copy(&start.session_id)))
-            .collect();
-        for (mut start, first) in ev.starts.into_iter().zip(firsts) {
-            let Some(first) = first else { continue };
-            // An id no copy held before may have been added by an earlier start.
-            let first = match first.or_else(|| self.first_copy(&start.session_id)) {
+        for mut start in ev.starts {
+            if want.is_some_and(|w| !w(&start.session_id)) {
+                continue;
+            }
+            let first = match self.first_copy(&start.session_id) {
                 Some(i) => i,
                 None => self.push(Session::new(std::mem::take(&mut start.session_id))),
             };
