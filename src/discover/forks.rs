@@ -28,12 +28,14 @@
 //! bookkeeping time that keeps such members in order.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use memchr::memmem::Finder;
+use rayon::prelude::*;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
@@ -222,20 +224,37 @@ pub struct Fork {
 /// Indices of the transcripts that share their first prompt's uuid with another, grouped
 /// (each group in ascending order; the groups in no particular order).
 pub fn groups(metas: &[Option<&TranscriptMeta>]) -> Vec<Vec<usize>> {
+    // The uuids are hashed in parallel: the serial pass below then reads a uuid's bytes
+    // (likely not in this core's cache) only to confirm a match.
+    let hasher = hashbrown::DefaultHashBuilder::default();
+    let uuids: Vec<Option<(&str, u64)>> = metas
+        .par_iter()
+        .map(|m| {
+            let u = (*m)?.first_prompt_uuid.as_deref()?;
+            Some((u, hasher.hash_one(u)))
+        })
+        .collect();
     // Each uuid's first transcript, and its group once a second one shares it: almost
     // every uuid has one transcript, so no list is made until a second turns up.
-    let mut by_uuid: hashbrown::HashMap<&str, (usize, Option<usize>)> =
-        hashbrown::HashMap::with_capacity(metas.len());
+    let mut by_uuid: hashbrown::HashTable<(usize, Option<usize>)> =
+        hashbrown::HashTable::with_capacity(metas.len());
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (i, m) in metas.iter().enumerate() {
-        let Some(u) = m.and_then(|m| m.first_prompt_uuid.as_deref()) else {
-            continue;
-        };
-        match by_uuid.entry(u) {
-            hashbrown::hash_map::Entry::Vacant(e) => {
+    let uuid = |i: usize| uuids[i].map_or(("", 0), |u| u);
+    for (i, &(u, hash)) in uuids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| Some((i, u.as_ref()?)))
+    {
+        let entry = by_uuid.entry(
+            hash,
+            |&(first, _)| uuid(first).0 == u,
+            |&(first, _)| uuid(first).1,
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Vacant(e) => {
                 e.insert((i, None));
             }
-            hashbrown::hash_map::Entry::Occupied(mut e) => match e.get_mut() {
+            hashbrown::hash_table::Entry::Occupied(mut e) => match e.get_mut() {
                 (_, Some(g)) => groups[*g].push(i),
                 (first, group @ None) => {
                     *group = Some(groups.len());

@@ -234,6 +234,8 @@ struct Found {
     folder_name: String,
     path: PathBuf,
     id: String,
+    /// `id`'s [`hash_id`], taken while the id is at hand.
+    id_hash: u64,
     size: u64,
     mtime: Option<SystemTime>,
     /// The file's birth time, where the platform and file system keep one.
@@ -250,6 +252,12 @@ pub fn is_uuid(s: &str) -> bool {
             8 | 13 | 18 | 23 => c == b'-',
             _ => c.is_ascii_hexdigit(),
         })
+}
+
+/// The hash of a session id in the merge's table (foldhash, seeded once per process).
+fn hash_id(id: &str) -> u64 {
+    static HASHER: std::sync::OnceLock<DefaultHashBuilder> = std::sync::OnceLock::new();
+    HASHER.get_or_init(DefaultHashBuilder::default).hash_one(id)
 }
 
 /// Scans every account's project folders, the index files and the events file, and
@@ -360,6 +368,7 @@ pub fn from_cache(accounts: &[Account], cache_file: &Path, n: usize) -> (Vec<Ses
             account: ai,
             folder_name,
             path: key.path,
+            id_hash: hash_id(&id),
             id,
             size: key.size,
             mtime,
@@ -654,8 +663,6 @@ struct Merge {
     /// For each session, the index of the next copy of its id (in another account), or
     /// [`NO_COPY`]: almost every id has one copy, so no list is kept per id.
     next_copy: Vec<usize>,
-    /// Hashes the ids for `by_id`.
-    hasher: DefaultHashBuilder,
     /// Ids whose transcript exists but was skipped: their index entries must not claim
     /// the transcript is missing.
     skipped: hashbrown::HashSet<String>,
@@ -673,7 +680,6 @@ impl Merge {
             sessions: Vec::with_capacity(capacity),
             by_id: HashTable::with_capacity(capacity),
             next_copy: Vec::with_capacity(capacity),
-            hasher: DefaultHashBuilder::default(),
             skipped: hashbrown::HashSet::new(),
             warnings,
         }
@@ -711,8 +717,11 @@ impl Merge {
             {
                 self.warnings.add("malformed title files ignored", &p, e);
             }
+            // Hashed when listed: the id's bytes (likely no longer in this core's cache)
+            // are read only to confirm a match.
+            let hash = f.id_hash;
             let s = session_from_transcript(&accounts[f.account], f, meta, fork);
-            match self.copy_in(&s.session_id, s.config_dir.as_deref()) {
+            match self.copy_in(&s.session_id, hash, s.config_dir.as_deref()) {
                 // The same id twice in one account (two project folders): keep the newer.
                 Some(i) => {
                     if s.last_active_at > self.sessions[i].last_active_at {
@@ -720,46 +729,57 @@ impl Merge {
                     }
                 }
                 None => {
-                    self.push(s);
+                    self.push_hashed(s, hash);
                 }
             }
         }
     }
 
-    /// The copy of `id` held by the account whose config dir is `dir`, if any.
-    fn copy_in(&self, id: &str, dir: Option<&Path>) -> Option<usize> {
-        self.copies(id)
+    /// The copy of `id` (whose hash is `hash`) held by the account whose config dir is
+    /// `dir`, if any.
+    fn copy_in(&self, id: &str, hash: u64, dir: Option<&Path>) -> Option<usize> {
+        self.chain(self.first_copy_hashed(id, hash))
             .find(|&i| self.sessions[i].config_dir.as_deref() == dir)
     }
 
     /// The first copy of `id`, if any.
     fn first_copy(&self, id: &str) -> Option<usize> {
+        self.first_copy_hashed(id, hash_id(id))
+    }
+
+    /// [`Merge::first_copy`], for an id whose hash is known: the id itself is compared
+    /// only when the table holds a likely match.
+    fn first_copy_hashed(&self, id: &str, hash: u64) -> Option<usize> {
         let sessions = &self.sessions;
         self.by_id
-            .find(self.hasher.hash_one(id), |&i| sessions[i].session_id == id)
+            .find(hash, |&i| sessions[i].session_id == id)
             .copied()
     }
 
-    /// Indexes in `sessions` of every copy of `id`, in the order they were added.
-    fn copies(&self, id: &str) -> impl Iterator<Item = usize> + '_ {
-        std::iter::successors(self.first_copy(id), |&i| {
+    /// Indexes in `sessions` of the copies from `first` on (every copy of its id), in
+    /// the order they were added.
+    fn chain(&self, first: Option<usize>) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(first, |&i| {
             Some(self.next_copy[i]).filter(|&n| n != NO_COPY)
         })
     }
 
     /// Adds `s` as a new copy of its id; returns its index.
     fn push(&mut self, s: Session) -> usize {
+        let hash = hash_id(&s.session_id);
+        self.push_hashed(s, hash)
+    }
+
+    /// [`Merge::push`], for a session whose id's hash is known.
+    fn push_hashed(&mut self, s: Session, hash: u64) -> usize {
         let i = self.sessions.len();
-        let last = self.copies(&s.session_id).last();
-        match last {
+        let first = self.first_copy_hashed(&s.session_id, hash);
+        match self.chain(first).last() {
             Some(last) => self.next_copy[last] = i,
             None => {
                 let sessions = &self.sessions;
-                let hasher = &self.hasher;
                 self.by_id
-                    .insert_unique(hasher.hash_one(&s.session_id), i, |&j| {
-                        hasher.hash_one(&sessions[j].session_id)
-                    });
+                    .insert_unique(hash, i, |&j| hash_id(&sessions[j].session_id));
             }
         }
         self.sessions.push(s);
@@ -817,8 +837,9 @@ impl Merge {
                 // The copy in the index's own account, else any copy: a fullPath into
                 // another place we scan was (or will be) merged by id.
                 let acct = &accounts[ai];
-                let own = self.copy_in(&entry.session_id, Some(&acct.config_dir));
-                let any = || self.first_copy(&entry.session_id);
+                let hash = hash_id(&entry.session_id);
+                let own = self.copy_in(&entry.session_id, hash, Some(&acct.config_dir));
+                let any = || self.first_copy_hashed(&entry.session_id, hash);
                 let i = match own.or_else(any) {
                     Some(i) => i,
                     None => {
@@ -831,7 +852,7 @@ impl Merge {
                         s.current_account = acct.current;
                         s.project_folder = Some(folder.clone());
                         s.transcript_missing = true;
-                        self.push(s)
+                        self.push_hashed(s, hash)
                     }
                 };
                 enrich_from_index(&mut self.sessions[i], &path, entry);
@@ -1012,6 +1033,7 @@ fn list_folder(
                 folder_name: folder_name.to_owned(),
                 path,
                 id: id.to_owned(),
+                id_hash: hash_id(id),
                 size: md.len(),
                 mtime: md.modified().ok(),
                 born: crate::platform::fs::birth_time(&md),
@@ -1132,18 +1154,11 @@ impl Merge {
                 &format!("{} lines are not valid events{long}", ev.bad_lines),
             );
         }
-        // Looked up in parallel: `None` for an id wanted nowhere, else its first copy
-        // (if any yet).
-        let wanted = |id: &str| want.is_none_or(|w| w(id));
-        let firsts: Vec<Option<Option<usize>>> = ev
-            .starts
-            .par_iter()
-            .map(|start| wanted(&start.session_id).then(|| self.first_copy(&start.session_id)))
-            .collect();
-        for (mut start, first) in ev.starts.into_iter().zip(firsts) {
-            let Some(first) = first else { continue };
-            // An id no copy held before may have been added by an earlier start.
-            let first = match first.or_else(|| self.first_copy(&start.session_id)) {
+        for mut start in ev.starts {
+            if want.is_some_and(|w| !w(&start.session_id)) {
+                continue;
+            }
+            let first = match self.first_copy(&start.session_id) {
                 Some(i) => i,
                 None => self.push(Session::new(std::mem::take(&mut start.session_id))),
             };
@@ -1203,12 +1218,12 @@ mod tests {
         assert_eq!(m.push(copy("y", "/a")), 1);
         assert_eq!(m.push(copy("x", "/b")), 2);
         assert_eq!(m.push(copy("x", "/c")), 3);
-        assert_eq!(m.copies("x").collect::<Vec<_>>(), [0, 2, 3]);
-        assert_eq!(m.copies("y").collect::<Vec<_>>(), [1]);
-        assert_eq!(m.copies("z").count(), 0);
+        assert_eq!(m.chain(m.first_copy("x")).collect::<Vec<_>>(), [0, 2, 3]);
+        assert_eq!(m.chain(m.first_copy("y")).collect::<Vec<_>>(), [1]);
+        assert_eq!(m.chain(m.first_copy("z")).count(), 0);
         assert_eq!(m.first_copy("x"), Some(0));
-        assert_eq!(m.copy_in("x", Some(Path::new("/c"))), Some(3));
-        assert_eq!(m.copy_in("y", Some(Path::new("/c"))), None);
+        assert_eq!(m.copy_in("x", hash_id("x"), Some(Path::new("/c"))), Some(3));
+        assert_eq!(m.copy_in("y", hash_id("y"), Some(Path::new("/c"))), None);
         m.count_copies();
         let copies: Vec<usize> = m.sessions.iter().map(|s| s.copies).collect();
         assert_eq!(copies, [3, 1, 3, 3]);
@@ -1253,7 +1268,36 @@ mod tests {
             ("y", Some("gt/crew/ann"))
         );
         assert_eq!(y.cwd.as_deref(), Some("/y"));
-        assert_eq!(m.copies("y").collect::<Vec<_>>(), [2]);
+        assert_eq!(m.chain(m.first_copy("y")).collect::<Vec<_>>(), [2]);
+    }
+
+    #[test]
+    fn fork_groups_are_the_first_prompt_uuids_shared() {
+        let meta = |u: Option<&str>| TranscriptMeta {
+            first_prompt_uuid: u.map(str::to_owned),
+            ..Default::default()
+        };
+        let metas: Vec<TranscriptMeta> = [
+            Some("a"),
+            Some("b"),
+            Some("a"),
+            None,
+            Some("b"),
+            Some("c"),
+            Some("a"),
+        ]
+        .into_iter()
+        .map(meta)
+        .collect();
+        let mut usable: Vec<Option<&TranscriptMeta>> = metas.iter().map(Some).collect();
+        usable[4] = None;
+        let mut groups = forks::groups(&usable);
+        groups.sort();
+        assert_eq!(groups, [vec![0, 2, 6]]);
+        usable[4] = Some(&metas[4]);
+        let mut groups = forks::groups(&usable);
+        groups.sort();
+        assert_eq!(groups, [vec![0, 2, 6], vec![1, 4]]);
     }
 
     #[test]
