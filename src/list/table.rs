@@ -74,18 +74,7 @@ pub fn cut_left(path: &str, width: usize) -> String {
         return format!("…/{tail}");
     }
     // Keep the end of the last component, by display width.
-    let last = parts.last().copied().unwrap_or(path);
-    let mut kept: Vec<char> = Vec::new();
-    let mut used = 1;
-    for c in last.chars().rev() {
-        let w = measure_text_width(c.encode_utf8(&mut [0; 4]));
-        if used + w > width {
-            break;
-        }
-        used += w;
-        kept.push(c);
-    }
-    std::iter::once('…').chain(kept.into_iter().rev()).collect()
+    cut_to_tail(parts.last().copied().unwrap_or(path), width)
 }
 
 /// The marks of a session: [`LIVE_MARK`] when its claude runs now, [`FORK_MARK`] when it
@@ -535,6 +524,12 @@ fn tail(s: &str, width: usize) -> String {
     if measure_text_width(s) <= width {
         return s.to_owned();
     }
+    cut_to_tail(s, width)
+}
+
+/// `…` and as much of the end of `s` as fits beside it in `width` columns, whether or not
+/// `s` would fit whole.
+fn cut_to_tail(s: &str, width: usize) -> String {
     let mut kept = Vec::new();
     let mut used = 1; // the `…`
     for c in s.chars().rev() {
