@@ -29,17 +29,18 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use memchr::memmem::Finder;
+use memchr::memmem::{Finder, FinderRev};
 use rayon::prelude::*;
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use super::transcript::{Content, Message, Prompt, Raw, TranscriptMeta};
+use super::transcript::{Message, Prompt, Raw, TranscriptMeta};
+use crate::util::fsread::{Line, for_each_line};
+use crate::util::jsonscan;
 use crate::util::timefmt::parse_timestamp;
 
 /// Lines longer than this (16 MiB) are skipped when reading a chain: their record is
@@ -66,33 +67,6 @@ pub struct Chain {
     pub prompts: Vec<(u32, String)>,
 }
 
-/// The part of a line a chain needs, its `message.content` read as `C` (see
-/// [`Content`]).
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Line<'a, C> {
-    #[serde(rename = "type", borrow)]
-    ty: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    uuid: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    timestamp: Option<std::borrow::Cow<'a, str>>,
-    #[serde(rename = "isMeta")]
-    is_meta: Option<bool>,
-    #[serde(rename = "isCompactSummary")]
-    is_compact_summary: Option<bool>,
-    message: Option<Message<C>>,
-}
-
-impl<C> Line<'_, C> {
-    /// Whether the line is a user record that may hold a real prompt.
-    fn may_prompt(&self) -> bool {
-        self.ty.as_deref() == Some("user")
-            && self.is_meta != Some(true)
-            && self.is_compact_summary != Some(true)
-    }
-}
-
 /// A UUID's 32 hex digits as a number; `None` for anything not shaped like a UUID.
 fn uuid_number(s: &str) -> Option<u128> {
     if !super::is_uuid(s) {
@@ -105,7 +79,7 @@ fn uuid_number(s: &str) -> Option<u128> {
 }
 
 static UUID_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"uuid\""));
-static USER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"user\""));
+static TYPE_KEY: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b",\"type\":"));
 
 /// Reads the chain of the transcript at `path`, whose size was `size` bytes: every line
 /// up to that size, one at a time (a line over 16 MiB is skipped unread).
@@ -113,89 +87,95 @@ static USER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"user\"
 /// Errors: opening (a file that is not regular is refused without blocking) or reading.
 pub fn read_chain(path: &Path, size: u64) -> io::Result<Chain> {
     let (file, _) = crate::util::fsread::open_regular(path)?;
-    let mut reader = BufReader::with_capacity(256 * 1024, file.take(size));
+    let reader = BufReader::with_capacity(256 * 1024, file.take(size));
     let mut chain = Chain::default();
-    let mut line = Vec::new();
-    while read_line(&mut reader, &mut line)? {
-        add_line(&mut chain, line.trim_ascii());
-    }
+    for_each_line(reader, MAX_LINE, |line| {
+        if let Line::Whole(line) = line {
+            add_line(&mut chain, line);
+        }
+    })?;
     Ok(chain)
 }
 
-/// Reads the next line into `line` (without its newline); a line over [`MAX_LINE`]
-/// comes back empty. Returns false at the end of the input.
-fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<bool> {
-    line.clear();
-    let mut any = false;
-    let mut too_long = false;
-    loop {
-        let buf = match reader.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if buf.is_empty() {
-            return Ok(any);
+/// The top-level members of a line a chain needs, as written.
+#[derive(Default)]
+struct Fields<'a> {
+    ty: Option<&'a [u8]>,
+    uuid: Option<&'a [u8]>,
+    timestamp: Option<&'a [u8]>,
+    is_meta: bool,
+    is_compact_summary: bool,
+    message: Option<&'a [u8]>,
+}
+
+impl<'a> Fields<'a> {
+    /// Keeps member `key` if it is one of those wanted; never stops the scan.
+    fn take(&mut self, key: &[u8], value: &'a [u8]) -> bool {
+        match key {
+            b"type" => self.ty = Some(value),
+            b"uuid" => self.uuid = Some(value),
+            b"timestamp" => self.timestamp = Some(value),
+            b"isMeta" => self.is_meta = value == b"true",
+            b"isCompactSummary" => self.is_compact_summary = value == b"true",
+            b"message" => self.message = Some(value),
+            _ => {}
         }
-        any = true;
-        let (chunk, done) = match memchr::memchr(b'\n', buf) {
-            Some(i) => (&buf[..i], Some(i + 1)),
-            None => (buf, None),
-        };
-        if !too_long && line.len() + chunk.len() <= MAX_LINE {
-            line.extend_from_slice(chunk);
-        } else {
-            too_long = true;
-            line.clear();
-        }
-        let used = done.unwrap_or(buf.len());
-        reader.consume(used);
-        if done.is_some() {
-            return Ok(true);
-        }
+        true
     }
 }
 
+/// Adds the line's record to `chain` if it has a UUID-shaped `uuid`, with its prompt if
+/// it is a user record holding a real one. The line's members are found by
+/// [`jsonscan`] without parsing the (often large) content, from the last `,"type":` on
+/// where that gives all that is needed; only a user record's `message` is parsed. A
+/// line that is not one JSON object (as far as the scan checks), or a user record
+/// whose `message` does not parse, is left out.
 fn add_line(chain: &mut Chain, line: &[u8]) {
     if UUID_KEY.find(line).is_none() {
         return;
     }
-    // Only user records hold prompts: a line without a `"user"` string is read without
-    // its content, and read again in the rare case it is one after all (escapes).
-    if USER.find(line).is_none() {
-        match serde_json::from_slice::<Line<IgnoredAny>>(line) {
-            Ok(r) if !r.may_prompt() => return push(chain, r),
-            Ok(_) => {}
-            Err(_) => return,
+    let mut f = Fields::default();
+    // Claude Code writes `type`, `uuid` and `timestamp` after a record's content: when
+    // the members from the last `,"type":` on are the object's own and give a uuid and
+    // a type other than `user` (whose flags and message may sit anywhere), they are all
+    // the record needs, and the content is never stepped through.
+    let from_type = TYPE_KEY.rfind(line).is_some_and(|at| {
+        jsonscan::last_members(line, at, |key, value| f.take(key, value)).is_some()
+    });
+    let is_user = |f: &Fields| f.ty.and_then(jsonscan::string).as_deref() == Some("user");
+    if !from_type || f.uuid.is_none() || is_user(&f) {
+        f = Fields::default();
+        if jsonscan::members(line, |key, value| f.take(key, value)).is_none() {
+            return;
         }
     }
-    // A line whose content the quick read refuses is read again raw.
-    match serde_json::from_slice::<Line<Prompt>>(line) {
-        Ok(r) => push(chain, r),
-        Err(_) => {
-            if let Ok(r) = serde_json::from_slice::<Line<Raw>>(line) {
-                push(chain, r);
-            }
-        }
-    }
-}
-
-/// Adds record `r` to `chain` if its `uuid` is shaped like a UUID, and its prompt if it
-/// has a real one.
-fn push<C: Content>(chain: &mut Chain, r: Line<'_, C>) {
-    let Some(uuid) = r.uuid.as_deref().and_then(uuid_number) else {
+    let Some(uuid) = f
+        .uuid
+        .and_then(jsonscan::string)
+        .and_then(|u| uuid_number(&u))
+    else {
         return;
     };
-    let at_ms = r
+    let may_prompt = !f.is_meta && !f.is_compact_summary && is_user(&f);
+    let prompt = match (may_prompt, f.message) {
+        (true, Some(m)) => match serde_json::from_slice::<Message<Prompt>>(m) {
+            Ok(m) => m.prompt(),
+            // A content the quick read refuses is read again raw.
+            Err(_) => match serde_json::from_slice::<Message<Raw>>(m) {
+                Ok(m) => m.prompt(),
+                Err(_) => return,
+            },
+        },
+        _ => None,
+    };
+    let at_ms = f
         .timestamp
-        .as_deref()
-        .and_then(parse_timestamp)
+        .and_then(jsonscan::string)
+        .and_then(|t| parse_timestamp(&t))
         .map(|t| t.timestamp_millis());
     let index = u32::try_from(chain.records.len()).unwrap_or(u32::MAX);
     chain.records.push(ChainRecord { uuid, at_ms });
-    if r.may_prompt()
-        && let Some(text) = r.message.and_then(Message::prompt)
-    {
+    if let Some(text) = prompt {
         chain.prompts.push((index, text));
     }
 }

@@ -99,6 +99,28 @@ pub fn for_each_line_ended<R: BufRead>(
         if chunk.is_empty() {
             break;
         }
+        // Lines wholly inside the reader's buffer are handed over in place, uncopied.
+        if line.is_empty() && !long {
+            let mut used = 0;
+            while let Some(i) = memchr::memchr(b'\n', &chunk[used..]) {
+                let part = &chunk[used..used + i];
+                each(
+                    if part.len() > max_line {
+                        Line::Long(&part[..max_line])
+                    } else {
+                        Line::Whole(part)
+                    },
+                    true,
+                );
+                used += i + 1;
+            }
+            if used > 0 {
+                reader.consume(used);
+                read += used as u64;
+                ended_at = read;
+                continue;
+            }
+        }
         let newline = memchr::memchr(b'\n', chunk);
         let part = &chunk[..newline.unwrap_or(chunk.len())];
         if !long {
@@ -193,6 +215,41 @@ mod tests {
             0
         );
         assert_eq!(for_each_line_ended(&b""[..], 4, |_, _| {}).unwrap(), 0);
+    }
+
+    proptest::proptest! {
+        /// Whatever the buffer size (lines handed over in place or pieced together),
+        /// the lines, their flags and the resume offset are those of a plain split.
+        #[test]
+        fn any_buffer_size_gives_a_plain_split(
+            input in proptest::collection::vec(proptest::sample::select(b"ab\n".to_vec()), 0..200),
+            capacity in 1usize..64,
+            max_line in 1usize..12,
+        ) {
+            let mut got = Vec::new();
+            let reader = io::BufReader::with_capacity(capacity, &input[..]);
+            let at = for_each_line_ended(reader, max_line, |l, ended| got.push((format!("{l:?}"), ended)))
+                .unwrap();
+            let mut want = Vec::new();
+            let mut parts: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
+            let last = parts.pop().unwrap();
+            for p in parts {
+                want.push((p, true));
+            }
+            if !last.is_empty() {
+                want.push((last, false));
+            }
+            let want: Vec<(String, bool)> = want
+                .into_iter()
+                .map(|(p, ended)| {
+                    let l = if p.len() > max_line { Line::Long(&p[..max_line]) } else { Line::Whole(p) };
+                    (format!("{l:?}"), ended)
+                })
+                .collect();
+            proptest::prop_assert_eq!(got, want);
+            let ended_at = input.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            proptest::prop_assert_eq!(at, ended_at as u64);
+        }
     }
 
     #[test]

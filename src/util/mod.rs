@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod fsread;
+pub mod jsonscan;
 pub mod sanitize;
 pub mod say;
 pub mod timefmt;
