@@ -34,7 +34,7 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use memchr::memmem::{Finder, FinderRev};
+use memchr::memmem::Finder;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -79,7 +79,12 @@ fn uuid_number(s: &str) -> Option<u128> {
 }
 
 static UUID_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"uuid\""));
-static TYPE_KEY: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b",\"type\":"));
+/// How far from either end of a record line its short members are looked for (4 KiB;
+/// Claude Code's members around `type` and after `uuid`, `cwd` and `sessionId` among
+/// them, take a few hundred bytes).
+const NEAR_END: usize = 4096;
+static TYPE_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b",\"type\":"));
+static UUID_MEMBER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b",\"uuid\":"));
 
 /// Reads the chain of the transcript at `path`, whose size was `size` bytes: every line
 /// up to that size, one at a time (a line over 16 MiB is skipped unread).
@@ -124,31 +129,62 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// The members of a record line found without stepping through its content, or `None`
+/// when the line is not shaped as Claude Code writes it. Claude Code writes `uuid` and
+/// `timestamp` after a record's content, and `type` either just before them (2.1.332)
+/// or among the short members before the content (2.1.197). So: the members from the
+/// last `,"type":` in the line's last [`NEAR_END`] bytes on, when they are the
+/// object's own; else those from the start
+/// up to `type` (given up past [`NEAR_END`] bytes) and those from the last `,"uuid":`
+/// in the last [`NEAR_END`] bytes on. What lies between is not checked.
+fn quick_fields(line: &[u8]) -> Option<Fields<'_>> {
+    let near_end = line.len().saturating_sub(NEAR_END);
+    let tail = &line[near_end..];
+    let mut f = Fields::default();
+    if let Some(at) = TYPE_KEY.find_iter(tail).last() {
+        if jsonscan::last_members(line, near_end + at, |key, value| f.take(key, value)).is_some() {
+            return Some(f);
+        }
+        // A nested `type`, in content that ends near the line's end.
+        f = Fields::default();
+    }
+    let start = line.as_ptr() as usize;
+    let mut near_start = true;
+    jsonscan::members(line, |key, value| {
+        f.take(key, value);
+        near_start = value.as_ptr() as usize + value.len() - start <= NEAR_END;
+        key != b"type" && near_start
+    })?;
+    if !near_start || f.ty.is_none() {
+        return None;
+    }
+    let at = UUID_MEMBER.find_iter(tail).last()?;
+    jsonscan::last_members(line, near_end + at, |key, value| f.take(key, value))?;
+    Some(f)
+}
+
 /// Adds the line's record to `chain` if it has a UUID-shaped `uuid`, with its prompt if
 /// it is a user record holding a real one. The line's members are found by
-/// [`jsonscan`] without parsing the (often large) content, from the last `,"type":` on
-/// where that gives all that is needed; only a user record's `message` is parsed. A
+/// [`jsonscan`] without parsing the (often large) content, by [`quick_fields`] where
+/// that gives all that is needed; only a user record's `message` is parsed. A
 /// line that is not one JSON object (as far as the scan checks), or a user record
 /// whose `message` does not parse, is left out.
 fn add_line(chain: &mut Chain, line: &[u8]) {
     if UUID_KEY.find(line).is_none() {
         return;
     }
-    let mut f = Fields::default();
-    // Claude Code writes `type`, `uuid` and `timestamp` after a record's content: when
-    // the members from the last `,"type":` on are the object's own and give a uuid and
-    // a type other than `user` (whose flags and message may sit anywhere), they are all
-    // the record needs, and the content is never stepped through.
-    let from_type = TYPE_KEY.rfind(line).is_some_and(|at| {
-        jsonscan::last_members(line, at, |key, value| f.take(key, value)).is_some()
-    });
     let is_user = |f: &Fields| f.ty.and_then(jsonscan::string).as_deref() == Some("user");
-    if !from_type || f.uuid.is_none() || is_user(&f) {
-        f = Fields::default();
-        if jsonscan::members(line, |key, value| f.take(key, value)).is_none() {
+    let mut f = quick_fields(line);
+    if f.as_ref()
+        .is_none_or(|f| f.uuid.is_none() || f.ty.is_none() || is_user(f))
+    {
+        let mut all = Fields::default();
+        if jsonscan::members(line, |key, value| all.take(key, value)).is_none() {
             return;
         }
+        f = Some(all);
     }
+    let Some(f) = f else { return };
     let Some(uuid) = f
         .uuid
         .and_then(jsonscan::string)
@@ -509,6 +545,51 @@ mod tests {
         // Only the first `size` bytes count (a file still being written).
         let c = read_chain(f.path(), 10).unwrap();
         assert!(c.records.is_empty());
+    }
+
+    /// A record's `type`, `uuid` and `timestamp` as written.
+    type Short<'a> = [Option<&'a [u8]>; 3];
+
+    /// What a full scan of `line` gives for the members a chain needs.
+    fn full(line: &[u8]) -> Option<Short<'_>> {
+        let mut f = Fields::default();
+        jsonscan::members(line, |k, v| f.take(k, v))?;
+        Some([f.ty, f.uuid, f.timestamp])
+    }
+
+    #[test]
+    fn quick_fields_agree_with_a_full_scan_or_give_up() {
+        let big = "x\\\"".repeat(2000);
+        let nested = r#"{"a":[{"k":1,"type":"user","uuid":"N"}],"b":{"c":2,"uuid":"N2"}}"#;
+        let lines = [
+            // 2.1.332: content first, type/uuid/timestamp after it.
+            format!(
+                r#"{{"parentUuid":null,"attachment":{{"t":"{big}","n":{nested}}},"type":"attachment","uuid":"U","timestamp":"T","cwd":"/x"}}"#
+            ),
+            // 2.1.197: type before the content, uuid after it.
+            format!(
+                r#"{{"parentUuid":"P","cwd":"/x","type":"assistant","message":{{"content":"{big}","n":{nested}}},"uuid":"U","timestamp":"T"}}"#
+            ),
+            // A nested `,"type":`/`,"uuid":` after the object's own: refused, so a full scan.
+            format!(r#"{{"type":"assistant","uuid":"U","message":{{"n":{nested}}}}}"#),
+            format!(r#"{{"x":1,"type":"assistant","uuid":"U","message":{{"n":{nested}}}}}"#),
+            // The type far from both ends.
+            format!(r#"{{"a":"{big}","type":"system","b":"{big}","uuid":"U"}}"#),
+            // Not shaped like an object at the end.
+            r#"{"parentUuid":"P","type":"assistant","message":{},"uuid":"U""#.to_owned(),
+        ];
+        let mut quick = 0;
+        for line in &lines {
+            let line = line.as_bytes();
+            if let Some(f) = quick_fields(line) {
+                quick += 1;
+                assert_eq!(Some([f.ty, f.uuid, f.timestamp]), full(line));
+            }
+        }
+        assert_eq!(quick, 2, "the two shapes");
+        assert!(quick_fields(lines[2].as_bytes()).is_none());
+        assert!(quick_fields(lines[4].as_bytes()).is_none());
+        assert!(quick_fields(lines[5].as_bytes()).is_none());
     }
 
     #[test]
