@@ -90,19 +90,25 @@ fn a_claude_that_outlives_its_killed_seance_keeps_its_link_until_it_exits() {
     let (w, _index, _original) = world_with_index();
     // A claude that ignores SIGTERM and runs on until the test kills it.
     let claude = w.standin(&Standin {
-        during: r#"trap 'echo SIG=TERM-ignored >> "$LOG"' TERM; while :; do sleep 0.05; done"#
+        during: r#"trap 'echo SIG=TERM-ignored >> "$LOG"' TERM; echo IGNORING=TERM >> "$LOG"
+while :; do sleep 0.05; done"#
             .into(),
         ..Default::default()
     });
     let mut child = spawn_talk(&w, ENTRY, &w.plan(&claude), &w.cur, &[]);
     w.wait_ready(1);
-    // Kill seance only once the ledger knows its claude.
+    // Kill seance only once the ledger knows its claude and claude ignores SIGTERM
+    // (`ready` is touched before `during` runs: a SIGTERM in between would end it).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !seance::link::ledger::read_unlocked(&w.state)
-        .unwrap()
-        .links
-        .iter()
-        .any(|r| r.owners.iter().any(|o| o.claude.is_some()))
+    while w
+        .runs()
+        .first()
+        .is_none_or(|r| values(r, "IGNORING").is_empty())
+        || !seance::link::ledger::read_unlocked(&w.state)
+            .unwrap()
+            .links
+            .iter()
+            .any(|r| r.owners.iter().any(|o| o.claude.is_some()))
     {
         assert!(std::time::Instant::now() < deadline, "claude never noted");
         std::thread::sleep(std::time::Duration::from_millis(10));
@@ -121,6 +127,7 @@ fn a_claude_that_outlives_its_killed_seance_keeps_its_link_until_it_exits() {
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    assert_eq!(values(&w.runs()[0], "SIG"), ["TERM-ignored"]);
     let report = reap(&w.b, &w.state, false).unwrap();
     assert!(report.is_empty(), "{report}");
     assert!(fs::symlink_metadata(&link).is_ok());
