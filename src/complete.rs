@@ -223,7 +223,7 @@ fn from_scan(cfg: &Config, typed: &str) -> Vec<IdCandidate> {
         })
         .map(|s| IdCandidate {
             id: s.session_id,
-            account: s.account.unwrap_or_default(),
+            account: s.account.as_deref().unwrap_or_default().to_owned(),
             title: s.title,
             last: s.last_active_at.or(s.started_at),
         })

@@ -129,7 +129,7 @@ fn talk_to(cli: &Cli, cfg: &Config, session: &discover::Session) -> Result<i32> 
         state_dir: cfg.state_dir.clone(),
         known_config_dirs: cfg.accounts.iter().map(|a| a.config_dir.clone()).collect(),
         title: session.title.clone(),
-        owner_account: session.account.clone(),
+        owner_account: session.account.as_deref().map(str::to_owned),
         current_account: cfg.current_account().name.clone(),
         claude_json: cfg.claude_json.clone(),
         ephemeral: cli.ephemeral,

@@ -255,10 +255,7 @@ fn a_full_id_scan_finds_the_same_session_as_a_full_scan() {
         // missing cwd).
         let as_json = |c: &Catalog| {
             let mut v = serde_json::to_value(&c.sessions).unwrap();
-            if !c.sessions[0]
-                .sources
-                .contains(&discover::Source::Transcript)
-            {
+            if !c.sessions[0].sources.contains(discover::Source::Transcript) {
                 return v;
             }
             for row in v.as_array_mut().unwrap() {

@@ -54,6 +54,12 @@ impl Account {
     pub fn projects_dir(&self) -> PathBuf {
         self.config_dir.join("projects")
     }
+
+    /// The name and config dir as a session holds them: shared, one allocation each
+    /// for all of the account's sessions.
+    pub fn shared(&self) -> (std::sync::Arc<str>, std::sync::Arc<std::path::Path>) {
+        (self.name.as_str().into(), self.config_dir.as_path().into())
+    }
 }
 
 /// A Gas Town town: the directory holding `mayor/`.

@@ -10,6 +10,7 @@ use std::fs;
 use std::hash::BuildHasher;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
@@ -51,22 +52,54 @@ pub enum Source {
     Events,
 }
 
+/// The set of [`Source`]s that saw a session, in one byte (a session holds no list).
+/// Serialises as the sorted array of their names, as a `Vec<Source>` would.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sources(u8);
+
+impl Sources {
+    const ALL: [Source; 3] = [Source::Transcript, Source::Index, Source::Events];
+
+    /// Adds `s` (no change when it is there).
+    pub fn add(&mut self, s: Source) {
+        self.0 |= 1 << s as u8;
+    }
+
+    /// Whether `s` is in the set.
+    pub fn contains(self, s: Source) -> bool {
+        self.0 & (1 << s as u8) != 0
+    }
+
+    /// The sources in the set, in [`Source`]'s order.
+    pub fn iter(self) -> impl Iterator<Item = Source> {
+        Self::ALL.into_iter().filter(move |&s| self.contains(s))
+    }
+}
+
+impl Serialize for Sources {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
 /// One session, merged from every source that saw it. Serialises to the `--json` row.
 #[derive(Debug, Clone, Serialize)]
 pub struct Session {
     /// The session id (normally a UUID v4).
     pub session_id: String,
-    /// Name of the owning account; `None` for a session known only from events.
-    pub account: Option<String>,
-    /// The owning account's config dir.
-    pub config_dir: Option<PathBuf>,
+    /// Name of the owning account; `None` for a session known only from events. Shared
+    /// by the account's sessions.
+    pub account: Option<Arc<str>>,
+    /// The owning account's config dir, shared by the account's sessions.
+    pub config_dir: Option<Arc<Path>>,
     /// True when the owning account is the current one.
     pub current_account: bool,
     /// Working directory: the transcript's `cwd`, else the index's `projectPath`, else
     /// the event's `cwd`.
     pub cwd: Option<String>,
-    /// Name of the project folder holding the transcript or index entry.
-    pub project_folder: Option<String>,
+    /// Name of the project folder holding the transcript or index entry, shared by the
+    /// folder's sessions.
+    pub project_folder: Option<Arc<str>>,
     /// Path of the transcript as found (may be a symlink into an unknown place); `None`
     /// when no transcript exists.
     pub transcript: Option<PathBuf>,
@@ -98,7 +131,7 @@ pub struct Session {
     /// Transcript size in bytes.
     pub size_bytes: Option<u64>,
     /// Which sources saw it, sorted.
-    pub sources: Vec<Source>,
+    pub sources: Sources,
     /// How many accounts hold a copy of this id (1 for most sessions). Each copy is a
     /// session of its own in a scan; a listing shows one per id unless filters pick.
     pub copies: usize,
@@ -107,16 +140,13 @@ pub struct Session {
     pub forked_from: Option<String>,
     /// The running claude that has this session open, when one does right now (from
     /// the owning account's `sessions/<pid>.json`); `None` otherwise.
-    pub live: Option<Live>,
+    pub live: Option<Box<Live>>,
     /// The legacy index file that has an entry for this session (the first one met).
     #[serde(skip)]
-    pub index_file: Option<PathBuf>,
+    pub index_file: Option<Arc<Path>>,
     /// Where `title` came from, for merging with the index.
     #[serde(skip)]
     pub title_kind: Option<TitleKind>,
-    /// `uuid` of the transcript's first-prompt record, for finding forks.
-    #[serde(skip)]
-    pub first_prompt_uuid: Option<String>,
     /// Every `customTitle` and `summary` the legacy index entries give, for `--search`
     /// (the `title` keeps only the strongest).
     #[serde(skip)]
@@ -172,13 +202,12 @@ impl Session {
             started_at: None,
             last_active_at: None,
             size_bytes: None,
-            sources: Vec::new(),
+            sources: Sources::default(),
             copies: 1,
             forked_from: None,
             live: None,
             index_file: None,
             title_kind: None,
-            first_prompt_uuid: None,
             index_titles: Vec::new(),
             agent_name: None,
             last_prompt: None,
@@ -186,10 +215,7 @@ impl Session {
     }
 
     fn add_source(&mut self, s: Source) {
-        if !self.sources.contains(&s) {
-            self.sources.push(s);
-            self.sources.sort();
-        }
+        self.sources.add(s);
     }
 }
 
@@ -231,7 +257,7 @@ pub struct Catalog {
 /// A transcript found in a project folder, before its metadata is read.
 struct Found {
     account: usize,
-    folder_name: String,
+    folder_name: Arc<str>,
     path: PathBuf,
     id: String,
     /// `id`'s [`hash_id`], taken while the id is at hand.
@@ -366,7 +392,7 @@ pub fn from_cache(accounts: &[Account], cache_file: &Path, n: usize) -> (Vec<Ses
             .then(|| SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(key.mtime_ns));
         found.push(Found {
             account: ai,
-            folder_name,
+            folder_name: folder_name.into(),
             path: key.path,
             id_hash: hash_id(&id),
             id,
@@ -627,7 +653,7 @@ fn mark_live(sessions: &mut [Session], accounts: &[Account]) {
         return;
     }
     for s in sessions {
-        s.live = running.get(&s.session_id).cloned();
+        s.live = running.get(&s.session_id).cloned().map(Box::new);
     }
 }
 
@@ -695,6 +721,7 @@ impl Merge {
         metas: Vec<MetaRead>,
         forks: Vec<Option<forks::Fork>>,
     ) {
+        let shared: Vec<(Arc<str>, Arc<Path>)> = accounts.iter().map(Account::shared).collect();
         for ((f, (meta, _)), fork) in found.into_iter().zip(metas).zip(forks) {
             let problem = match &meta {
                 Err(e) => Some(("unreadable transcripts skipped", e.to_string())),
@@ -720,7 +747,8 @@ impl Merge {
             // Hashed when listed: the id's bytes (likely no longer in this core's cache)
             // are read only to confirm a match.
             let hash = f.id_hash;
-            let s = session_from_transcript(&accounts[f.account], f, meta, fork);
+            let ai = f.account;
+            let s = session_from_transcript(&accounts[ai], &shared[ai], f, meta, fork);
             match self.copy_in(&s.session_id, hash, s.config_dir.as_deref()) {
                 // The same id twice in one account (two project folders): keep the newer.
                 Some(i) => {
@@ -812,7 +840,10 @@ impl Merge {
         index_files: Vec<IndexFile>,
         want: Option<&(dyn Fn(&str) -> bool + Sync)>,
     ) {
+        let shared: Vec<(Arc<str>, Arc<Path>)> = accounts.iter().map(Account::shared).collect();
         for (path, ai, folder, res) in index_files {
+            let folder: Arc<str> = folder.into();
+            let shared_path: Arc<Path> = path.as_path().into();
             let file = match res {
                 Ok(f) => f,
                 Err(e) => {
@@ -847,15 +878,15 @@ impl Merge {
                         // gone: a fullPath into another place we scan was (or will be)
                         // merged by id.
                         let mut s = Session::new(entry.session_id.clone());
-                        s.account = Some(acct.name.clone());
-                        s.config_dir = Some(acct.config_dir.clone());
+                        s.account = Some(shared[ai].0.clone());
+                        s.config_dir = Some(shared[ai].1.clone());
                         s.current_account = acct.current;
                         s.project_folder = Some(folder.clone());
                         s.transcript_missing = true;
                         self.push_hashed(s, hash)
                     }
                 };
-                enrich_from_index(&mut self.sessions[i], &path, entry);
+                enrich_from_index(&mut self.sessions[i], &shared_path, entry);
             }
         }
     }
@@ -971,6 +1002,7 @@ fn list_folder(
     let mut w = Warnings::default();
     let mut found = Vec::new();
     let mut index = None;
+    let folder: Arc<str> = folder_name.into();
     // `<id>/` folders (subagents, tool results, the title sidecar): only a session with
     // one can have a sidecar, so only those are looked into.
     let mut id_dirs = HashSet::new();
@@ -998,7 +1030,11 @@ fn list_folder(
         if !is_uuid(id) || want.is_some_and(|f| !f(id)) {
             continue;
         }
-        let path = entry.path();
+        // `entry.path()` leaves room to grow (up to twice the length), and a listing
+        // holds one path per transcript: this one is exactly as long as it is.
+        let mut path = PathBuf::with_capacity(dir.as_os_str().len() + 1 + name.len());
+        path.push(dir);
+        path.push(name);
         let Ok(ft) = entry.file_type() else { continue };
         let md = if ft.is_symlink() {
             match fs::canonicalize(&path) {
@@ -1030,7 +1066,7 @@ fn list_folder(
         match md {
             Ok(md) if md.is_file() => found.push(Found {
                 account: ai,
-                folder_name: folder_name.to_owned(),
+                folder_name: folder.clone(),
                 path,
                 id: id.to_owned(),
                 id_hash: hash_id(id),
@@ -1058,13 +1094,14 @@ fn list_folder(
 
 fn session_from_transcript(
     acct: &Account,
+    shared: &(Arc<str>, Arc<Path>),
     f: Found,
     meta: TranscriptMeta,
     fork: Option<forks::Fork>,
 ) -> Session {
     let mut s = Session::new(f.id);
-    s.account = Some(acct.name.clone());
-    s.config_dir = Some(acct.config_dir.clone());
+    s.account = Some(shared.0.clone());
+    s.config_dir = Some(shared.1.clone());
     s.current_account = acct.current;
     s.project_folder = Some(f.folder_name);
     s.title = meta.title;
@@ -1078,7 +1115,6 @@ fn session_from_transcript(
     s.last_active_at = f.mtime.map(DateTime::<Utc>::from).or(meta.last_timestamp);
     s.size_bytes = Some(f.size);
     s.forked_from = meta.forked_from;
-    s.first_prompt_uuid = meta.first_prompt_uuid;
     s.agent_name = meta.agent_name;
     s.last_prompt = meta.last_prompt;
     s.transcript = Some(f.path);
@@ -1103,7 +1139,7 @@ fn session_from_transcript(
     s
 }
 
-fn enrich_from_index(s: &mut Session, path: &Path, e: IndexEntry) {
+fn enrich_from_index(s: &mut Session, path: &Arc<Path>, e: IndexEntry) {
     s.add_source(Source::Index);
     s.index_titles
         .extend(e.custom_title.iter().chain(&e.summary).cloned());
@@ -1131,7 +1167,7 @@ fn enrich_from_index(s: &mut Session, path: &Path, e: IndexEntry) {
     s.started_at = s.started_at.or(e.created);
     s.last_active_at = s.last_active_at.or(e.modified);
     if s.index_file.is_none() {
-        s.index_file = Some(path.to_path_buf());
+        s.index_file = Some(path.clone());
     }
 }
 
@@ -1210,7 +1246,7 @@ mod tests {
     fn merge_chains_the_copies_of_an_id_in_order() {
         let copy = |id: &str, dir: &str| {
             let mut s = Session::new(id.to_owned());
-            s.config_dir = Some(PathBuf::from(dir));
+            s.config_dir = Some(Path::new(dir).into());
             s
         };
         let mut m = Merge::new(0, Warnings::default());
@@ -1242,7 +1278,7 @@ mod tests {
         let mut m = Merge::new(0, Warnings::default());
         for dir in ["/a", "/b"] {
             let mut s = Session::new("x".to_owned());
-            s.config_dir = Some(PathBuf::from(dir));
+            s.config_dir = Some(Path::new(dir).into());
             m.push(s);
         }
         let ev = Events {
@@ -1260,7 +1296,7 @@ mod tests {
         for s in &m.sessions[..2] {
             assert_eq!(s.actor.as_deref(), Some("gt/crew/joe"));
             assert_eq!(s.cwd.as_deref(), Some("/first"));
-            assert_eq!(s.sources, [Source::Events]);
+            assert_eq!(s.sources.iter().collect::<Vec<_>>(), [Source::Events]);
         }
         let y = &m.sessions[2];
         assert_eq!(

@@ -142,7 +142,10 @@ fn ambiguous(query: &str, many: &[&Session]) -> ResolveError {
         query: crate::util::sanitize::for_terminal(query).into_owned(),
         candidates: many
             .iter()
-            .map(|s| (s.session_id.clone(), s.account.clone(), s.title.clone()))
+            .map(|s| {
+                let account = s.account.as_deref().map(str::to_owned);
+                (s.session_id.clone(), account, s.title.clone())
+            })
             .collect(),
     }
 }

@@ -171,7 +171,7 @@ fn picked(cfg: &Config) -> Result<Outcome> {
     let session = catalog
         .sessions
         .into_iter()
-        .find(|s| s.config_dir == config_dir)
+        .find(|s| s.config_dir.as_deref() == config_dir.as_deref())
         .ok_or_else(|| {
             anyhow::anyhow!(
                 "session {} is gone (it was listed from the cache; looked in {})",

@@ -309,8 +309,8 @@ mod tests {
 
     fn copy(id: &str, account: &str, active: &str) -> Session {
         let mut s = Session::new(id.to_owned());
-        s.account = Some(account.to_owned());
-        s.config_dir = Some(format!("/accts/{account}").into());
+        s.account = Some(account.into());
+        s.config_dir = Some(std::path::PathBuf::from(format!("/accts/{account}")).into());
         s.last_active_at = Some(DateTime::parse_from_rfc3339(active).unwrap().to_utc());
         s.copies = 3;
         s

@@ -615,11 +615,11 @@ mod tests {
         fork.forked_from = Some(plain.session_id.clone());
         fork.first_prompt = Some("And where did the key go after the split?".into());
         let mut live = session("cccc3333-0000-4000-8000-000000000000", "short", "/srv/p");
-        live.live = Some(Live {
+        live.live = Some(Box::new(Live {
             pid: 42,
             status: Some("busy".into()),
             kind: None,
-        });
+        }));
         let rows = [&plain, &fork, &live];
         let style = TableStyle {
             width: 80,

@@ -140,7 +140,7 @@ impl<'a> State<'a> {
         if let Some((id, dir)) = carry.highlighted {
             let at = self.shown.iter().position(|&i| {
                 let s = self.rows[i as usize];
-                s.session_id == id && s.config_dir == dir
+                s.session_id == id && s.config_dir.as_deref() == dir.as_deref()
             });
             self.cursor = at.unwrap_or(0);
             self.scroll();
@@ -150,9 +150,12 @@ impl<'a> State<'a> {
     fn carry(&self) -> Carry {
         Carry {
             query: self.query.clone(),
-            highlighted: self
-                .current()
-                .map(|s| (s.session_id.clone(), s.config_dir.clone())),
+            highlighted: self.current().map(|s| {
+                (
+                    s.session_id.clone(),
+                    s.config_dir.as_deref().map(std::path::Path::to_path_buf),
+                )
+            }),
         }
     }
 
@@ -187,7 +190,7 @@ impl<'a> State<'a> {
                 return match self.current() {
                     Some(s) => Action::Done(Picked::Session {
                         id: s.session_id.clone(),
-                        config_dir: s.config_dir.clone(),
+                        config_dir: s.config_dir.as_deref().map(std::path::Path::to_path_buf),
                     }),
                     None => Action::Nothing,
                 };

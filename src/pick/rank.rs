@@ -58,7 +58,7 @@ pub fn haystack(s: &Session) -> String {
         clip(s.title.as_deref()),
         clip(prompt.flatten()),
         s.cwd.clone().unwrap_or_default(),
-        s.account.clone().unwrap_or_default(),
+        s.account.as_deref().unwrap_or_default().to_owned(),
         s.actor.clone().unwrap_or_default(),
         s.git_branch.clone().unwrap_or_default(),
         s.session_id.clone(),
