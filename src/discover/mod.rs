@@ -315,6 +315,14 @@ pub fn scan(opts: ScanOptions) -> Catalog {
         .filter(|_| fresh > 0 || stale > 0 || refreshed > 0 || chains > 0)
         .map(|path| (path, encode_cache(&found, &metas)));
     let forks = link_forks(&groups, &found, &metas);
+    // The chains were for the cache and the forks; the read phase's garbage sits in
+    // the worker threads' arenas, where the merge's allocations cannot reuse it.
+    for (meta, _) in &mut metas {
+        if let Ok(m) = meta {
+            m.chain = None;
+        }
+    }
+    crate::platform::memory::release_free();
 
     // Room for a session per transcript, index entry and event: growing the sessions
     // later would copy them all (pages never written cost no memory).

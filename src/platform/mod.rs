@@ -10,9 +10,11 @@
 //! - [`ancestors`]: a process's parent chain (is seance running inside a claude?).
 //! - [`fs`]: file birth times (which of two copies of a conversation came first).
 //! - [`proc_clock`]: the clock process start times are counted in.
+//! - [`memory`]: giving the allocator's free memory back between a scan's phases.
 
 pub mod ancestors;
 pub mod fs;
+pub mod memory;
 pub mod proc_clock;
 pub mod process;
 pub mod signals;
