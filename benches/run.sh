@@ -18,7 +18,10 @@
 #   V332_SESSIONS=5000 V332_MEDIAN_KB=240 (gives a ~300 KB median: turns overshoot)
 #   BIG_FACTOR=10
 #   CORPUS_DIR=target/corpus where corpora are generated (reused when present)
-#   RUNS=5                   hyperfine runs per command (warmup 2); medians decide
+#   RUNS=5                   rounds of the listing block (each runs every command once, in
+#                            an order that keeps each ratio's two commands adjacent; two
+#                            warm-up rounds first); medians decide. The talk block runs
+#                            hyperfine with --runs RUNS.
 #   COLD_RUNS=3              runs with the page cache dropped (needs root; 0 skips)
 #   SKIP_TALK=1              leave out the talk section
 #   SKIP_LISTING=1           only the talk section (on the base corpus)
@@ -160,16 +163,30 @@ bench_listing() {
     dirs=$(printf '%q ' "${proj[@]}")
     local cache_c=$OUT/cache-$tag-warm cache_d=$OUT/cache-$tag-cold
     mkdir -p "$cache_c" "$cache_d"
+    # The commands, in the order each round runs them: the stat-walk-like ones together
+    # (a, c, c0), then the ones that read transcripts (b, b2, d, d0). Each is paired with
+    # its --prepare (hyperfine matches them by position).
+    local q_cold q_cold0
+    q_cold=$(printf %q "$cache_d")
+    local -a cmds=(
+        --prepare true -n a-stat-walk "find $dirs -name '*.jsonl' -printf '%s %T@ %p\n'"
+        --prepare true -n c-seance-warm "XDG_CACHE_HOME=$(printf %q "$cache_c") $(printf %q "$SEANCE") --json -n 0")
     # The baseline binary, when given: its own warm and cold cache dirs.
-    local -a base_cmds=() base_prep=()
     if [[ -n ${SEANCE_BASE:-} ]]; then
         local cache_c0=$OUT/cache-$tag-base-warm cache_d0=$OUT/cache-$tag-base-cold
         mkdir -p "$cache_c0" "$cache_d0"
-        base_prep=(--prepare true
-            --prepare "rm -rf $(printf %q "$cache_d0") && mkdir -p $(printf %q "$cache_d0")")
-        base_cmds=(
-            -n c0-base-warm "XDG_CACHE_HOME=$(printf %q "$cache_c0") $(printf %q "$SEANCE_BASE") --json -n 0"
-            -n d0-base-cold "XDG_CACHE_HOME=$(printf %q "$cache_d0") $(printf %q "$SEANCE_BASE") --json -n 0")
+        q_cold0=$(printf %q "$cache_d0")
+        cmds+=(--prepare true -n c0-base-warm
+            "XDG_CACHE_HOME=$(printf %q "$cache_c0") $(printf %q "$SEANCE_BASE") --json -n 0")
+    fi
+    cmds+=(
+        --prepare true -n b-head-64k "find $dirs -name '*.jsonl' -print0 | xargs -0 head -q -c 65536"
+        --prepare true -n b2-head-64k-par2 "find $dirs -name '*.jsonl' -print0 | xargs -0 -P 2 -n 2000 head -q -c 65536"
+        --prepare "rm -rf $q_cold && mkdir -p $q_cold"
+        -n d-seance-cold "XDG_CACHE_HOME=$q_cold $(printf %q "$SEANCE") --json -n 0")
+    if [[ -n ${SEANCE_BASE:-} ]]; then
+        cmds+=(--prepare "rm -rf $q_cold0 && mkdir -p $q_cold0"
+            -n d0-base-cold "XDG_CACHE_HOME=$q_cold0 $(printf %q "$SEANCE_BASE") --json -n 0")
     fi
 
     log "$tag: warming the page cache ($(du -sh "$root" | cut -f1))"
@@ -179,18 +196,20 @@ bench_listing() {
     echo "$tag files: $(find "${proj[@]}" -name '*.jsonl' | wc -l) jsonl" >&2
 
     quiet "$tag"
-    log "$tag: hyperfine"
+    log "$tag: hyperfine, $RUNS rounds (after 2 warm-up rounds)"
     (
         seance_env "$root" "$cache_c"
-        hyperfine --warmup 2 --runs "$RUNS" --export-json "$OUT/$tag.json" \
-            --prepare true --prepare true --prepare true --prepare true \
-            --prepare "rm -rf $(printf %q "$cache_d") && mkdir -p $(printf %q "$cache_d")" \
-            -n a-stat-walk "find $dirs -name '*.jsonl' -printf '%s %T@ %p\n'" \
-            -n b-head-64k "find $dirs -name '*.jsonl' -print0 | xargs -0 head -q -c 65536" \
-            -n b2-head-64k-par2 "find $dirs -name '*.jsonl' -print0 | xargs -0 -P 2 -n 2000 head -q -c 65536" \
-            -n c-seance-warm "XDG_CACHE_HOME=$(printf %q "$cache_c") $(printf %q "$SEANCE") --json -n 0" \
-            -n d-seance-cold "XDG_CACHE_HOME=$(printf %q "$cache_d") $(printf %q "$SEANCE") --json -n 0" \
-            "${base_prep[@]}" "${base_cmds[@]}"
+        # Rounds rather than one hyperfine run of RUNS per command: on a VM whose caches
+        # drift (here the dentry and inode caches are shrunk from outside), commands
+        # timed a minute apart differ by more than the code does; within a round the
+        # two commands of each ratio run seconds apart.
+        local r
+        for r in w1 w2 $(seq "$RUNS"); do
+            hyperfine --runs 1 --style none --export-json "$OUT/$tag-round-$r.json" "${cmds[@]}" \
+                >/dev/null
+        done
+        rm -f "$OUT/$tag"-round-w?.json
+        python3 "$repo/benches/merge_rounds.py" "$OUT/$tag.json" "$OUT/$tag"-round-*.json
     )
 
     echo "$tag: load average after timing: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt" >&2
