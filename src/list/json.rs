@@ -47,15 +47,25 @@ pub fn write_json_searched(
 ) -> io::Result<()> {
     let mut w = io::BufWriter::with_capacity(1 << 16, out);
     w.write_all(b"[")?;
+    // One buffer per chunk of a batch, reused by every batch: fresh buffers for each
+    // would touch new pages (a page fault each) for every row of the output.
+    let mut bufs: Vec<Vec<u8>> = Vec::new();
     for (b, batch) in sessions.chunks(BATCH_ROWS).enumerate() {
         let first = b * BATCH_ROWS;
-        let chunks: Vec<io::Result<Vec<u8>>> = batch
-            .par_chunks(CHUNK_ROWS)
+        let n = batch.len().div_ceil(CHUNK_ROWS);
+        if bufs.len() < n {
+            bufs.resize_with(n, || Vec::with_capacity(CHUNK_ROWS * 1024));
+        }
+        bufs[..n]
+            .par_iter_mut()
+            .zip(batch.par_chunks(CHUNK_ROWS))
             .enumerate()
-            .map(|(c, rows)| serialize_rows(rows, first + c * CHUNK_ROWS, matches))
-            .collect();
-        for chunk in chunks {
-            w.write_all(&chunk?)?;
+            .try_for_each(|(c, (buf, rows))| {
+                buf.clear();
+                serialize_rows(buf, rows, first + c * CHUNK_ROWS, matches)
+            })?;
+        for buf in &bufs[..n] {
+            w.write_all(buf)?;
         }
     }
     w.write_all(if sessions.is_empty() {
@@ -66,29 +76,30 @@ pub fn write_json_searched(
     w.flush()
 }
 
-/// The rows `sessions`, the first of which is row `first` of the listing, each preceded
-/// by the separator it needs (`\n` for the listing's first row, else `,\n`).
+/// Appends to `buf` the rows `sessions`, the first of which is row `first` of the
+/// listing, each preceded by the separator it needs (`\n` for the listing's first row,
+/// else `,\n`).
 fn serialize_rows(
+    buf: &mut Vec<u8>,
     sessions: &[&Session],
     first: usize,
     matches: Option<&[Matches]>,
-) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(sessions.len() * 1024);
+) -> io::Result<()> {
     for (k, s) in sessions.iter().enumerate() {
         let i = first + k;
         buf.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
         match matches.and_then(|m| m.get(i)) {
             Some(m) => serde_json::to_writer(
-                &mut buf,
+                &mut *buf,
                 &SearchedRow {
                     session: s,
                     matches: m,
                 },
             )?,
-            None => serde_json::to_writer(&mut buf, s)?,
+            None => serde_json::to_writer(&mut *buf, s)?,
         }
     }
-    Ok(buf)
+    Ok(())
 }
 
 #[cfg(test)]
