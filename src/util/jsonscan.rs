@@ -32,24 +32,13 @@ pub fn members<'a>(line: &'a [u8], mut each: impl FnMut(&'a [u8], &'a [u8]) -> b
         return end(line, i + 1);
     }
     loop {
-        if line.get(i) != Some(&b'"') {
-            return None;
-        }
-        let key_end = string_end(line, i)?;
-        let key = &line[i + 1..key_end - 1];
-        i = skip_ws(line, key_end);
-        if line.get(i) != Some(&b':') {
-            return None;
-        }
-        let start = skip_ws(line, i + 1);
-        let value_end = value_end(line, start)?;
-        if !each(key, &line[start..value_end]) {
+        let (key, value, next) = member_at(line, i)?;
+        if !each(key, value) {
             return Some(());
         }
-        i = skip_ws(line, value_end);
-        match line.get(i) {
-            Some(b',') => i = skip_ws(line, i + 1),
-            Some(b'}') => return end(line, i + 1),
+        match line.get(next) {
+            Some(b',') => i = skip_ws(line, next + 1),
+            Some(b'}') => return end(line, next + 1),
             _ => return None,
         }
     }
@@ -74,26 +63,36 @@ pub fn last_members<'a>(
     let mut i = at;
     loop {
         match line.get(i) {
-            Some(b',') => i = skip_ws(line, i + 1),
+            Some(b',') => {}
             Some(b'}') => return end(line, i + 1),
             _ => return None,
         }
-        if line.get(i) != Some(&b'"') {
-            return None;
-        }
-        let key_end = string_end(line, i)?;
-        let key = &line[i + 1..key_end - 1];
-        i = skip_ws(line, key_end);
-        if line.get(i) != Some(&b':') {
-            return None;
-        }
-        let start = skip_ws(line, i + 1);
-        let value_end = value_end(line, start)?;
-        if !each(key, &line[start..value_end]) {
+        let (key, value, next) = member_at(line, skip_ws(line, i + 1))?;
+        if !each(key, value) {
             return Some(());
         }
-        i = skip_ws(line, value_end);
+        i = next;
     }
+}
+
+/// The member of `line` whose key's opening quote is at byte `i`: its key (without the
+/// quotes), its value's bytes as written, and the index of the first byte after the
+/// value and the whitespace following it. `None` when no well-formed `"key": value`
+/// starts there.
+#[inline]
+fn member_at(line: &[u8], i: usize) -> Option<(&[u8], &[u8], usize)> {
+    if line.get(i) != Some(&b'"') {
+        return None;
+    }
+    let key_end = string_end(line, i)?;
+    let key = &line[i + 1..key_end - 1];
+    let colon = skip_ws(line, key_end);
+    if line.get(colon) != Some(&b':') {
+        return None;
+    }
+    let start = skip_ws(line, colon + 1);
+    let value_end = value_end(line, start)?;
+    Some((key, &line[start..value_end], skip_ws(line, value_end)))
 }
 
 /// The string value `raw` (as [`members`] gives it) decoded; `None` when `raw` is not a
