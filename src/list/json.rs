@@ -54,7 +54,7 @@ pub fn write_json_searched(
         let first = b * BATCH_ROWS;
         let n = batch.len().div_ceil(CHUNK_ROWS);
         if bufs.len() < n {
-            bufs.resize_with(n, || Vec::with_capacity(CHUNK_ROWS * 1024));
+            bufs.resize_with(n, || Vec::with_capacity(batch.len().min(CHUNK_ROWS) * 1024));
         }
         bufs[..n]
             .par_iter_mut()
