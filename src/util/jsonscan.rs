@@ -184,9 +184,13 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::{Map, Value};
 
-    fn scan(line: &str) -> Option<Vec<(String, String)>> {
+    /// The members `run` hands its callback, as (key, value) text, or `None` when `run`
+    /// refuses the line.
+    fn collected<'a>(
+        run: impl FnOnce(&mut dyn FnMut(&'a [u8], &'a [u8]) -> bool) -> Option<()>,
+    ) -> Option<Vec<(String, String)>> {
         let mut out = Vec::new();
-        members(line.as_bytes(), |k, v| {
+        run(&mut |k, v| {
             out.push((
                 String::from_utf8(k.to_vec()).unwrap(),
                 String::from_utf8(v.to_vec()).unwrap(),
@@ -194,6 +198,10 @@ mod tests {
             true
         })?;
         Some(out)
+    }
+
+    fn scan(line: &str) -> Option<Vec<(String, String)>> {
+        collected(|each| members(line.as_bytes(), each))
     }
 
     #[test]
@@ -251,15 +259,7 @@ mod tests {
 
     fn last(line: &str, key: &str) -> Option<Vec<(String, String)>> {
         let at = memchr::memmem::rfind(line.as_bytes(), format!(",\"{key}\":").as_bytes())?;
-        let mut out = Vec::new();
-        last_members(line.as_bytes(), at, |k, v| {
-            out.push((
-                String::from_utf8(k.to_vec()).unwrap(),
-                String::from_utf8(v.to_vec()).unwrap(),
-            ));
-            true
-        })?;
-        Some(out)
+        collected(|each| last_members(line.as_bytes(), at, each))
     }
 
     #[test]
