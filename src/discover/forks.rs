@@ -170,14 +170,17 @@ fn quick_fields(line: &[u8]) -> Option<Fields<'_>> {
 /// line that is not one JSON object (as far as the scan checks), or a user record
 /// whose `message` does not parse, is left out.
 fn add_line(chain: &mut Chain, line: &[u8]) {
-    if UUID_KEY.find(line).is_none() {
-        return;
-    }
     let is_user = |f: &Fields| f.ty.and_then(jsonscan::string).as_deref() == Some("user");
     let mut f = quick_fields(line);
     if f.as_ref()
         .is_none_or(|f| f.uuid.is_none() || f.ty.is_none() || is_user(f))
     {
+        // A line with no `"uuid"` anywhere is no record. Searched only now: a record's
+        // `uuid` follows its content, so the search would cross all of it, and the quick
+        // read has found most records' `uuid` from the end.
+        if f.as_ref().is_none_or(|f| f.uuid.is_none()) && UUID_KEY.find(line).is_none() {
+            return;
+        }
         let mut all = Fields::default();
         if jsonscan::members(line, |key, value| all.take(key, value)).is_none() {
             return;
