@@ -6,7 +6,7 @@
 //! (`<session-id>/subagents/`, `memory/`) hold no sessions and are not entered.
 
 use std::collections::HashSet;
-use std::fs;
+use std::fs::{self, File};
 use std::hash::BuildHasher;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -32,12 +32,13 @@ pub mod warnings;
 
 use accounts::Account;
 
+use crate::util::fsread::DirHandle;
 use crate::util::timefmt::to_rfc3339;
 use cache::Cache;
 use events::Events;
 use events_cache::read_events_cached;
 use index::{INDEX_FILE, IndexEntry, IndexError, read_index};
-use transcript::{TitleKind, TranscriptMeta, read_meta_with};
+use transcript::{TitleKind, TranscriptMeta, read_meta_from, read_meta_with};
 use warnings::Warnings;
 
 /// Which kind of source saw a session.
@@ -555,18 +556,45 @@ fn read_metadata(found: &[Found], cache: Option<Cache>) -> (Vec<MetaRead>, usize
     let cache = cache.unwrap_or_default();
     let metas: Vec<MetaRead> = found
         .par_iter()
-        .map_init(Vec::new, |buf, f| {
-            match cache.take(&f.path, f.size, f.mtime) {
+        .map_init(
+            || (Vec::new(), None),
+            |(buf, dir), f| match cache.take(&f.path, f.size, f.mtime) {
                 Some(m) => (Ok(m), false),
                 // The mtime dates the session; the last timestamp stands in only without one.
-                None => (
-                    read_meta_with(&f.path, f.size, buf, f.mtime.is_none()),
-                    true,
-                ),
-            }
-        })
+                None => {
+                    let want_last = f.mtime.is_none();
+                    let read = match open_in_folder(dir, f) {
+                        Some(opened) => opened
+                            .and_then(|(file, _)| read_meta_from(&file, f.size, buf, want_last)),
+                        None => read_meta_with(&f.path, f.size, buf, want_last),
+                    };
+                    (read, true)
+                }
+            },
+        )
         .collect();
     (metas, cache.len())
+}
+
+/// The project folder a thread last opened a transcript in: the folder's shared name
+/// (compared by pointer: each listed folder has its own) and its handle, `None` when it
+/// would not open.
+type OpenFolder = Option<(Arc<str>, Option<DirHandle>)>;
+
+/// Opens the transcript `f` by name in its project folder, through the folder's handle
+/// in `dir` (opened there first when `dir` holds another folder: a thread's transcripts
+/// come folder by folder). `None` when the folder will not open as a directory: the
+/// caller opens `f` by its path.
+fn open_in_folder(dir: &mut OpenFolder, f: &Found) -> Option<io::Result<(File, fs::Metadata)>> {
+    if !dir
+        .as_ref()
+        .is_some_and(|(folder, _)| Arc::ptr_eq(folder, &f.folder_name))
+    {
+        let handle = f.path.parent().and_then(|p| DirHandle::open(p).ok());
+        *dir = Some((f.folder_name.clone(), handle));
+    }
+    let (_, handle) = dir.as_ref()?;
+    Some(handle.as_ref()?.open_regular(f.path.file_name()?))
 }
 
 /// Reads the title sidecars that are new or changed since the cached read (and forgets

@@ -129,6 +129,19 @@ pub fn read_meta_with(
     // Regular files only: the listing checked, but the path may have been swapped for
     // a FIFO or a device since.
     let (file, _) = crate::util::fsread::open_regular(path)?;
+    read_meta_from(&file, size, buf, want_last)
+}
+
+/// [`read_meta_with`] for a transcript already open (by
+/// [`crate::util::fsread::open_regular`] or a [`crate::util::fsread::DirHandle`]).
+///
+/// Errors: as [`read_meta`], for reading only.
+pub fn read_meta_from(
+    file: &File,
+    size: u64,
+    buf: &mut Vec<u8>,
+    want_last: bool,
+) -> io::Result<TranscriptMeta> {
     let mut meta = TranscriptMeta::default();
     let mut titles = Titles::default();
     // Reads go to fixed offsets (`pread`): no seeks, and the buffer keeps its length so
@@ -138,7 +151,7 @@ pub fn read_meta_with(
         buf.resize(whole, 0);
     }
     if size <= WINDOW + FIRST_HEAD {
-        let n = read_full_at(&file, &mut buf[..whole], 0)?;
+        let n = read_full_at(file, &mut buf[..whole], 0)?;
         scan_head(&buf[..n], true, &mut meta);
         scan_tail(&buf[..n], true, want_last, &mut meta, &mut titles);
     } else {
@@ -161,7 +174,7 @@ pub fn read_meta_with(
         let head = &buf[..head_len];
         let complete = memchr::memrchr(b'\n', head).map_or(0, |i| i + 1);
         scan_titles(&head[..complete], &mut head_titles, false);
-        let n = read_full_at(&file, &mut buf[..window], size - WINDOW)?;
+        let n = read_full_at(file, &mut buf[..window], size - WINDOW)?;
         scan_tail(&buf[..n], false, want_last, &mut meta, &mut titles);
         titles.fill_from(head_titles);
     }

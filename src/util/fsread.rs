@@ -21,6 +21,41 @@ pub fn open_regular(path: &Path) -> io::Result<(File, Metadata)> {
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
+    checked_regular(file)
+}
+
+/// A directory held open so that files in it are opened by name ([`DirHandle::open_regular`]):
+/// the kernel then looks up one name instead of walking the directory's whole path again
+/// for each file. A first listing opens every transcript of a project folder; through
+/// this, opening costs a third less (measured on the v332 corpus, see BENCHMARKS.md).
+#[derive(Debug)]
+pub struct DirHandle(std::os::fd::OwnedFd);
+
+impl DirHandle {
+    /// Opens the directory `path` (following symlinks).
+    ///
+    /// Errors: the open's own error (`NotFound`, `PermissionDenied`, or `ENOTDIR` for
+    /// anything but a directory).
+    pub fn open(path: &Path) -> io::Result<DirHandle> {
+        use rustix::fs::{Mode, OFlags};
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        Ok(DirHandle(rustix::fs::open(path, flags, Mode::empty())?))
+    }
+
+    /// [`open_regular`] for the entry `name` of this directory (a name, not a path:
+    /// `name` must not hold a `/`; a symlink is followed).
+    ///
+    /// Errors: as [`open_regular`].
+    pub fn open_regular(&self, name: &std::ffi::OsStr) -> io::Result<(File, Metadata)> {
+        use rustix::fs::{Mode, OFlags};
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let file = File::from(rustix::fs::openat(&self.0, name, flags, Mode::empty())?);
+        checked_regular(file)
+    }
+}
+
+/// `file` with its metadata when it is a regular file.
+fn checked_regular(file: File) -> io::Result<(File, Metadata)> {
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::new(
@@ -273,5 +308,38 @@ mod tests {
             read_capped(&tmp.path().join("none"), 1).unwrap_err().kind(),
             io::ErrorKind::NotFound
         );
+    }
+
+    #[test]
+    fn a_dir_handle_opens_by_name_what_open_regular_opens() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DirHandle::open(tmp.path()).unwrap();
+        std::fs::write(tmp.path().join("f"), b"abc").unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("f"), tmp.path().join("link")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", tmp.path().join("dev")).unwrap();
+        std::fs::create_dir(tmp.path().join("sub")).unwrap();
+        let fifo = tmp.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo only reads the NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let name = std::ffi::OsStr::new;
+        for n in ["f", "link"] {
+            let (mut file, meta) = dir.open_regular(name(n)).unwrap();
+            let mut got = String::new();
+            file.read_to_string(&mut got).unwrap();
+            assert_eq!((got.as_str(), meta.len()), ("abc", 3), "{n}");
+        }
+        // The FIFO is refused without blocking, as by path.
+        for n in ["fifo", "dev", "sub"] {
+            let e = dir.open_regular(name(n)).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{n}: {e}");
+        }
+        let e = dir.open_regular(name("none")).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(
+            DirHandle::open(&tmp.path().join("f")).is_err(),
+            "a file is no directory"
+        );
+        assert!(DirHandle::open(&tmp.path().join("none")).is_err());
     }
 }
