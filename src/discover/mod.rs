@@ -1302,6 +1302,106 @@ mod tests {
     }
 
     #[test]
+    fn transcripts_keep_the_newer_copy_in_an_account_and_skip_problems() {
+        let account = |name: &str, current: bool| Account {
+            name: name.to_owned(),
+            config_dir: PathBuf::from(format!("/{name}")),
+            canonical: PathBuf::from(format!("/{name}")),
+            projects: Some(PathBuf::from(format!("/{name}/projects"))),
+            current,
+            origin: accounts::Origin::Auto,
+        };
+        let accounts = [account("a", true), account("b", false)];
+        let t = |s: u64| Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s));
+        let found = |ai: usize, folder: &str, id: &str, size: u64, mtime| Found {
+            account: ai,
+            folder_name: folder.into(),
+            path: PathBuf::from(format!(
+                "/{}/projects/{folder}/{id}.jsonl",
+                accounts[ai].name
+            )),
+            id: id.to_owned(),
+            id_hash: hash_id(id),
+            size,
+            mtime,
+            born: None,
+            sidecar: None,
+        };
+        let rows = [
+            (
+                found(0, "-p1", "x", 10, t(100)),
+                Ok(TranscriptMeta::default()),
+            ),
+            (
+                found(0, "-p1", "empty", 0, t(100)),
+                Ok(TranscriptMeta::default()),
+            ),
+            (
+                found(1, "-p1", "x", 10, t(50)),
+                Ok(TranscriptMeta::default()),
+            ),
+            (
+                found(0, "-p2", "y", 10, t(10)),
+                Ok(TranscriptMeta::default()),
+            ),
+            (
+                found(0, "-p2", "gone", 10, t(10)),
+                Err(io::Error::other("gone")),
+            ),
+            // `x` again in account a, newer: it replaces the first one in place.
+            (
+                found(0, "-p2", "x", 10, t(200)),
+                Ok(TranscriptMeta::default()),
+            ),
+            (
+                found(0, "-p3", "x", 10, t(150)),
+                Ok(TranscriptMeta::default()),
+            ),
+            (
+                found(1, "-p2", "y", 10, t(20)),
+                Ok(TranscriptMeta::default()),
+            ),
+        ];
+        let n = rows.len();
+        let (found, metas): (Vec<Found>, Vec<MetaRead>) =
+            rows.into_iter().map(|(f, m)| (f, (m, true))).unzip();
+        let mut m = Merge::new(n, Warnings::default());
+        m.transcripts(&accounts, found, metas, vec![None; n]);
+        m.count_copies();
+        let got: Vec<(&str, &str, Option<&str>, usize)> = m
+            .sessions
+            .iter()
+            .map(|s| {
+                let folder = s.project_folder.as_deref();
+                (
+                    s.session_id.as_str(),
+                    s.account.as_deref().unwrap(),
+                    folder,
+                    s.copies,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("x", "a", Some("-p2"), 2),
+                ("x", "b", Some("-p1"), 2),
+                ("y", "a", Some("-p2"), 2),
+                ("y", "b", Some("-p2"), 2),
+            ]
+        );
+        assert_eq!(m.chain(m.first_copy("x")).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(m.chain(m.first_copy("y")).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(m.first_copy("empty"), None);
+        assert!(m.skipped.contains("empty") && m.skipped.contains("gone"));
+        assert_eq!(m.warnings.count("empty transcripts skipped"), 1);
+        assert_eq!(m.warnings.count("unreadable transcripts skipped"), 1);
+        // A session added after still finds its id's copies.
+        assert_eq!(m.push(Session::new("y".to_owned())), 4);
+        assert_eq!(m.chain(m.first_copy("y")).collect::<Vec<_>>(), [2, 3, 4]);
+    }
+
+    #[test]
     fn every_copy_learns_from_the_first_start_of_its_id() {
         let start = |id: &str, actor: Option<&str>, cwd: &str| events::SessionStart {
             session_id: id.to_owned(),
