@@ -1302,7 +1302,7 @@ mod tests {
     }
 
     #[test]
-    fn transcripts_keep_the_newer_copy_in_an_account_and_skip_problems() {
+    fn transcripts_keep_the_newer_copy_in_an_account_and_warn_of_bad_ones() {
         let account = |name: &str, current: bool| Account {
             name: name.to_owned(),
             config_dir: PathBuf::from(format!("/{name}")),
@@ -1327,40 +1327,22 @@ mod tests {
             born: None,
             sidecar: None,
         };
+        let ok = |f: Found| -> (Found, io::Result<TranscriptMeta>) {
+            (f, Ok(TranscriptMeta::default()))
+        };
         let rows = [
-            (
-                found(0, "-p1", "x", 10, t(100)),
-                Ok(TranscriptMeta::default()),
-            ),
-            (
-                found(0, "-p1", "empty", 0, t(100)),
-                Ok(TranscriptMeta::default()),
-            ),
-            (
-                found(1, "-p1", "x", 10, t(50)),
-                Ok(TranscriptMeta::default()),
-            ),
-            (
-                found(0, "-p2", "y", 10, t(10)),
-                Ok(TranscriptMeta::default()),
-            ),
+            ok(found(0, "-p1", "x", 10, t(100))),
+            ok(found(0, "-p1", "empty", 0, t(100))),
+            ok(found(1, "-p1", "x", 10, t(50))),
+            ok(found(0, "-p2", "y", 10, t(10))),
             (
                 found(0, "-p2", "gone", 10, t(10)),
                 Err(io::Error::other("gone")),
             ),
             // `x` again in account a, newer: it replaces the first one in place.
-            (
-                found(0, "-p2", "x", 10, t(200)),
-                Ok(TranscriptMeta::default()),
-            ),
-            (
-                found(0, "-p3", "x", 10, t(150)),
-                Ok(TranscriptMeta::default()),
-            ),
-            (
-                found(1, "-p2", "y", 10, t(20)),
-                Ok(TranscriptMeta::default()),
-            ),
+            ok(found(0, "-p2", "x", 10, t(200))),
+            ok(found(0, "-p3", "x", 10, t(150))),
+            ok(found(1, "-p2", "y", 10, t(20))),
         ];
         let n = rows.len();
         let (found, metas): (Vec<Found>, Vec<MetaRead>) =
