@@ -27,7 +27,8 @@ pub fn open_regular(path: &Path) -> io::Result<(File, Metadata)> {
 /// A directory held open so that files in it are opened by name ([`DirHandle::open_regular`]):
 /// the kernel then looks up one name instead of walking the directory's whole path again
 /// for each file. A first listing opens every transcript of a project folder; through
-/// this, opening costs a third less (measured on the v332 corpus, see BENCHMARKS.md).
+/// this, `openat` takes 5.3% of its CPU where `open` took 6.7% (v332 corpus, perf; see
+/// BENCHMARKS.md, fourth pass).
 #[derive(Debug)]
 pub struct DirHandle(std::os::fd::OwnedFd);
 
