@@ -273,9 +273,7 @@ mod tests {
     fn fifos_and_devices_are_refused_without_waiting() {
         let tmp = tempfile::tempdir().unwrap();
         let fifo = tmp.path().join("events");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: mkfifo only reads the NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        crate::util::fsread::make_fifo(&fifo);
         let e = read_events(&fifo).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
         let e = read_events(Path::new("/dev/zero")).unwrap_err();

@@ -200,6 +200,19 @@ fn too_large(max: u64) -> io::Error {
     )
 }
 
+/// Makes a FIFO at `path` (mode 0600), for tests of what reads refuse; panics when it
+/// cannot.
+#[cfg(test)]
+pub(crate) fn make_fifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo only reads the NUL-terminated path.
+    assert_eq!(
+        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
+        0,
+        "mkfifo {path:?}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,9 +305,7 @@ mod tests {
     fn refuses_fifos_devices_dirs_and_big_files() {
         let tmp = tempfile::tempdir().unwrap();
         let fifo = tmp.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: mkfifo only reads the NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        make_fifo(&fifo);
         let e = read_capped(&fifo, 10).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
         let e = read_capped(Path::new("/dev/zero"), 10).unwrap_err();
@@ -320,9 +331,7 @@ mod tests {
         std::os::unix::fs::symlink("/dev/zero", tmp.path().join("dev")).unwrap();
         std::fs::create_dir(tmp.path().join("sub")).unwrap();
         let fifo = tmp.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: mkfifo only reads the NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        make_fifo(&fifo);
         let name = std::ffi::OsStr::new;
         for n in ["f", "link"] {
             let (mut file, meta) = dir.open_regular(name(n)).unwrap();
