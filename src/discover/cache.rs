@@ -711,7 +711,7 @@ mod tests {
             title: Some("Title".into()),
             title_kind: Some(TitleKind::Ai),
             forked_from: Some("parent".into()),
-            first_prompt_uuid: Some("uuid".into()),
+            first_prompt_uuid: Some(crate::discover::transcript::RecordUuid::new("uuid")),
             bookkeeping_at: ts(1_700_000_000_100),
             agent_name: Some("agent".into()),
             last_prompt: Some("last".into()),

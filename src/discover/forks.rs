@@ -38,7 +38,7 @@ use memchr::memmem::Finder;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::transcript::{Message, Prompt, Raw, TranscriptMeta};
+use super::transcript::{Message, Prompt, Raw, RecordUuid, TranscriptMeta};
 use crate::util::fsread::{Line, for_each_line};
 use crate::util::jsonscan;
 use crate::util::timefmt::parse_timestamp;
@@ -246,10 +246,10 @@ pub fn groups(metas: &[Option<&TranscriptMeta>]) -> Vec<Vec<usize>> {
     // The uuids are hashed in parallel: the serial pass below then reads a uuid's bytes
     // (likely not in this core's cache) only to confirm a match.
     let hasher = hashbrown::DefaultHashBuilder::default();
-    let uuids: Vec<Option<(&str, u64)>> = metas
+    let uuids: Vec<Option<(&RecordUuid, u64)>> = metas
         .par_iter()
         .map(|m| {
-            let u = (*m)?.first_prompt_uuid.as_deref()?;
+            let u = (*m)?.first_prompt_uuid.as_ref()?;
             Some((u, hasher.hash_one(u)))
         })
         .collect();
@@ -258,7 +258,7 @@ pub fn groups(metas: &[Option<&TranscriptMeta>]) -> Vec<Vec<usize>> {
     let mut by_uuid: hashbrown::HashTable<(usize, Option<usize>)> =
         hashbrown::HashTable::with_capacity(metas.len());
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let uuid = |i: usize| uuids[i].map_or(("", 0), |u| u);
+    let uuid = |i: usize| uuids[i];
     for (i, &(u, hash)) in uuids
         .iter()
         .enumerate()
@@ -266,8 +266,8 @@ pub fn groups(metas: &[Option<&TranscriptMeta>]) -> Vec<Vec<usize>> {
     {
         let entry = by_uuid.entry(
             hash,
-            |&(first, _)| uuid(first).0 == u,
-            |&(first, _)| uuid(first).1,
+            |&(first, _)| uuid(first).is_some_and(|(f, _)| f == u),
+            |&(first, _)| uuid(first).map_or(0, |(_, h)| h),
         );
         match entry {
             hashbrown::hash_table::Entry::Vacant(e) => {

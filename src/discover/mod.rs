@@ -1428,7 +1428,7 @@ mod tests {
     #[test]
     fn fork_groups_are_the_first_prompt_uuids_shared() {
         let meta = |u: Option<&str>| TranscriptMeta {
-            first_prompt_uuid: u.map(str::to_owned),
+            first_prompt_uuid: u.map(transcript::RecordUuid::new),
             ..Default::default()
         };
         let metas: Vec<TranscriptMeta> = [

@@ -49,6 +49,102 @@ pub enum TitleKind {
     LastPrompt,
 }
 
+/// A record's `uuid` (Claude Code writes a UUID v4, lowercase and hyphenated), held in
+/// 16 bytes when it has that form and kept as it was otherwise, so two of them are
+/// equal exactly when their strings are. It serialises as its string (so the cache
+/// row is the same as for a `String`).
+///
+/// Held inline rather than as a `String`: a listing carries one per transcript until
+/// the merge drops it, and 20,000 small strings freed there left the heap so
+/// fragmented that every allocation after it was slower; a warm listing of 20,000
+/// sessions spent 15–20 ms more in the merge (see BENCHMARKS.md, fifth pass).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RecordUuid {
+    /// The 16 bytes of a lowercase 8-4-4-4-12 hex UUID.
+    Canonical([u8; 16]),
+    /// Any other string, as it was.
+    Other(Box<str>),
+}
+
+/// Byte offsets of the hyphens in a hyphenated UUID.
+const UUID_HYPHENS: [usize; 4] = [8, 13, 18, 23];
+
+impl RecordUuid {
+    /// The uuid `s`: [`RecordUuid::Canonical`] when it is a lowercase hyphenated UUID,
+    /// else [`RecordUuid::Other`].
+    pub fn new(s: &str) -> RecordUuid {
+        Self::canonical(s.as_bytes())
+            .map_or_else(|| RecordUuid::Other(s.into()), RecordUuid::Canonical)
+    }
+
+    fn canonical(b: &[u8]) -> Option<[u8; 16]> {
+        if b.len() != 36 || UUID_HYPHENS.iter().any(|&i| b[i] != b'-') {
+            return None;
+        }
+        let nibble = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        let mut digits = b.iter().filter(|&&c| c != b'-');
+        let mut out = [0u8; 16];
+        for byte in &mut out {
+            *byte = nibble(*digits.next()?)? << 4 | nibble(*digits.next()?)?;
+        }
+        Some(out)
+    }
+
+    /// Calls `f` with the uuid as the string it was read from (formatted on the stack).
+    pub fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        match self {
+            RecordUuid::Other(s) => f(s),
+            RecordUuid::Canonical(bytes) => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let mut buf = [b'-'; 36];
+                let mut at = 0;
+                for (i, b) in bytes.iter().enumerate() {
+                    if matches!(i, 4 | 6 | 8 | 10) {
+                        at += 1;
+                    }
+                    buf[at] = HEX[usize::from(b >> 4)];
+                    buf[at + 1] = HEX[usize::from(b & 15)];
+                    at += 2;
+                }
+                // Only ASCII hex digits and hyphens were written.
+                f(std::str::from_utf8(&buf).unwrap_or_default())
+            }
+        }
+    }
+}
+
+impl fmt::Display for RecordUuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.with_str(|s| f.write_str(s))
+    }
+}
+
+impl Serialize for RecordUuid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.with_str(|u| s.serialize_str(u))
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordUuid {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RecordUuid;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a record uuid (a string)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RecordUuid, E> {
+                Ok(RecordUuid::new(v))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// What a transcript says about its session. Every field is optional: a field the
 /// bounded reads did not find stays `None`. This is also the metadata cache's row.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -81,7 +177,7 @@ pub struct TranscriptMeta {
     pub forked_from: Option<String>,
     /// `uuid` of the record holding the first prompt. A fork copies the predecessor's
     /// records with their uuids, so two sessions sharing it are fork and parent.
-    pub first_prompt_uuid: Option<String>,
+    pub first_prompt_uuid: Option<RecordUuid>,
     /// Timestamp of the first line in the head that is not a conversation record (no
     /// `uuid`): `queue-operation` (`-p`), `file-history-snapshot` (interactive; its
     /// timestamp is nested), and the like. Only the session's own claude writes those, so
@@ -480,7 +576,7 @@ fn take_head<C: Content>(
     {
         meta.first_prompt = r.message.and_then(Message::prompt);
         if meta.first_prompt.is_some() {
-            meta.first_prompt_uuid = r.uuid.map(Cow::into_owned);
+            meta.first_prompt_uuid = r.uuid.as_deref().map(RecordUuid::new);
         }
     }
     // The branch comes with the cwd in every record Claude Code writes; a file
@@ -812,6 +908,39 @@ mod tests {
         serde_json::json!({"type":"user","cwd":"/w/p","gitBranch":"main","sessionId":"s","timestamp":ts,
             "message":{"role":"user","content":text}})
         .to_string()
+    }
+
+    #[test]
+    fn record_uuids_compare_as_their_strings_and_serialise_as_them() {
+        let canon = "0c4b1f0e-9a7d-4e2b-8f3a-5d6c7b8a9e01";
+        let u = RecordUuid::new(canon);
+        assert!(matches!(u, RecordUuid::Canonical(_)));
+        assert_eq!(u.to_string(), canon);
+        // Anything else is kept as it was: uppercase, short, hyphens misplaced, non-hex.
+        for other in [
+            "0C4B1F0E-9A7D-4E2B-8F3A-5D6C7B8A9E01",
+            "uuid",
+            "",
+            "0c4b1f0e9a7d-4e2b-8f3a-5d6c7b8a9e01-",
+            "0c4b1f0e-9a7d-4e2b-8f3a-5d6c7b8a9e0g",
+            "0c4b1f0e-9a7d-4e2b-8f3a-5d6c7b8a9é",
+        ] {
+            let o = RecordUuid::new(other);
+            assert!(matches!(o, RecordUuid::Other(_)), "{other}");
+            assert_eq!(o.to_string(), other);
+            assert_ne!(o, u);
+        }
+        assert_eq!(RecordUuid::new(canon), u);
+        assert_ne!(RecordUuid::new("1c4b1f0e-9a7d-4e2b-8f3a-5d6c7b8a9e01"), u);
+        // The cache row is what a String's was, and reads back to the same value.
+        for v in [u, RecordUuid::new("not a uuid")] {
+            let bytes = postcard::to_stdvec(&v).unwrap();
+            assert_eq!(bytes, postcard::to_stdvec(&v.to_string()).unwrap());
+            assert_eq!(postcard::from_bytes::<RecordUuid>(&bytes).unwrap(), v);
+            let json = serde_json::to_string(&v).unwrap();
+            assert_eq!(serde_json::from_str::<RecordUuid>(&json).unwrap(), v);
+        }
+        assert!(serde_json::from_str::<RecordUuid>("7").is_err());
     }
 
     #[test]
