@@ -69,13 +69,7 @@ pub struct Chain {
 
 /// A UUID's 32 hex digits as a number; `None` for anything not shaped like a UUID.
 fn uuid_number(s: &str) -> Option<u128> {
-    if !super::is_uuid(s) {
-        return None;
-    }
-    s.bytes().filter(|&b| b != b'-').try_fold(0u128, |n, b| {
-        let digit = char::from(b).to_digit(16)?;
-        Some(n << 4 | u128::from(digit))
-    })
+    super::uuid_bytes(s.as_bytes(), super::HexCase::Any).map(u128::from_be_bytes)
 }
 
 static UUID_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"uuid\""));

@@ -273,12 +273,68 @@ struct Found {
 
 /// True for a Claude Code session id: a UUID in its 8-4-4-4-12 hex form.
 pub fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, &c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
+    uuid_bytes(s.as_bytes(), HexCase::Any).is_some()
+}
+
+/// Which hex digits [`uuid_bytes`] accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HexCase {
+    /// `0-9a-f` only: the form Claude Code writes, and the only one that turns back into
+    /// the same string.
+    Lower,
+    /// `0-9a-f` and `A-F`.
+    Any,
+}
+
+/// The 16 bytes of a UUID in its 8-4-4-4-12 hex form (the first digit the high half of
+/// the first byte), or `None` for anything else.
+pub fn uuid_bytes(b: &[u8], case: HexCase) -> Option<[u8; 16]> {
+    /// Where the 32 hex digits are.
+    const DIGITS: [usize; 32] = {
+        let mut at = [0; 32];
+        let (mut i, mut pos) = (0, 0);
+        while i < 32 {
+            if matches!(pos, 8 | 13 | 18 | 23) {
+                pos += 1;
+            }
+            at[i] = pos;
+            i += 1;
+            pos += 1;
+        }
+        at
+    };
+    /// Each byte's value as a hex digit, 0x10 when it is not one (with `upper`, `A-F`
+    /// count). Tables, not branches: branches on random digits mispredict half the time.
+    const fn nibbles(upper: bool) -> [u8; 256] {
+        let mut t = [0x10; 256];
+        let mut c = 0;
+        while c < 16 {
+            t[b"0123456789abcdef"[c] as usize] = c as u8;
+            if upper {
+                t[b"0123456789ABCDEF"[c] as usize] = c as u8;
+            }
+            c += 1;
+        }
+        t
+    }
+    const LOWER: [u8; 256] = nibbles(false);
+    const ANY: [u8; 256] = nibbles(true);
+    if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
+        return None;
+    }
+    let nibble = match case {
+        HexCase::Lower => &LOWER,
+        HexCase::Any => &ANY,
+    };
+    let mut out = [0u8; 16];
+    let mut bad = 0;
+    for (k, byte) in out.iter_mut().enumerate() {
+        let hi = nibble[usize::from(b[DIGITS[2 * k]])];
+        let lo = nibble[usize::from(b[DIGITS[2 * k + 1]])];
+        bad |= hi | lo;
+        *byte = hi << 4 | (lo & 15);
+    }
+    (bad & 0x10 == 0).then_some(out)
 }
 
 /// The hash of a session id in the merge's table (foldhash, seeded once per process).

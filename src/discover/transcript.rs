@@ -66,55 +66,12 @@ pub enum RecordUuid {
     Other(Box<str>),
 }
 
-/// Byte offsets of the hyphens in a hyphenated UUID.
-const UUID_HYPHENS: [usize; 4] = [8, 13, 18, 23];
-
 impl RecordUuid {
     /// The uuid `s`: [`RecordUuid::Canonical`] when it is a lowercase hyphenated UUID,
     /// else [`RecordUuid::Other`].
     pub fn new(s: &str) -> RecordUuid {
-        Self::canonical(s.as_bytes())
+        super::uuid_bytes(s.as_bytes(), super::HexCase::Lower)
             .map_or_else(|| RecordUuid::Other(s.into()), RecordUuid::Canonical)
-    }
-
-    fn canonical(b: &[u8]) -> Option<[u8; 16]> {
-        /// Where the 32 hex digits of a hyphenated UUID are.
-        const DIGITS: [usize; 32] = {
-            let mut at = [0; 32];
-            let (mut i, mut pos) = (0, 0);
-            while i < 32 {
-                if matches!(pos, 8 | 13 | 18 | 23) {
-                    pos += 1;
-                }
-                at[i] = pos;
-                i += 1;
-                pos += 1;
-            }
-            at
-        };
-        if b.len() != 36 || UUID_HYPHENS.iter().any(|&i| b[i] != b'-') {
-            return None;
-        }
-        /// Each byte's value as a lowercase hex digit, 0x10 when it is not one (a table:
-        /// branches on random digits would mispredict half the time).
-        const NIBBLE: [u8; 256] = {
-            let mut t = [0x10; 256];
-            let mut c = 0;
-            while c < 16 {
-                t[b"0123456789abcdef"[c] as usize] = c as u8;
-                c += 1;
-            }
-            t
-        };
-        let mut out = [0u8; 16];
-        let mut bad = 0;
-        for (k, byte) in out.iter_mut().enumerate() {
-            let hi = NIBBLE[usize::from(b[DIGITS[2 * k]])];
-            let lo = NIBBLE[usize::from(b[DIGITS[2 * k + 1]])];
-            bad |= hi | lo;
-            *byte = hi << 4 | (lo & 15);
-        }
-        (bad & 0x10 == 0).then_some(out)
     }
 
     /// Calls `f` with the uuid as the string it was read from (formatted on the stack).
