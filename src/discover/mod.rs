@@ -337,6 +337,23 @@ pub fn uuid_bytes(b: &[u8], case: HexCase) -> Option<[u8; 16]> {
     (bad & 0x10 == 0).then_some(out)
 }
 
+/// `b` in the 8-4-4-4-12 lowercase hex form, as ASCII bytes: the inverse of
+/// [`uuid_bytes`] with [`HexCase::Lower`].
+pub fn uuid_text(b: &[u8; 16]) -> [u8; 36] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'-'; 36];
+    let mut at = 0;
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            at += 1;
+        }
+        out[at] = HEX[usize::from(x >> 4)];
+        out[at + 1] = HEX[usize::from(x & 15)];
+        at += 2;
+    }
+    out
+}
+
 /// The hash of a session id in the merge's table (foldhash, seeded once per process).
 fn hash_id(id: &str) -> u64 {
     static HASHER: std::sync::OnceLock<DefaultHashBuilder> = std::sync::OnceLock::new();
@@ -1328,6 +1345,18 @@ mod tests {
     #[test]
     fn uuid_shape() {
         assert!(is_uuid("46621448-3caa-4bbb-8ccc-123456789abc"));
+        let id = "46621448-3caa-4bbb-8ccc-123456789abc";
+        let bytes = uuid_bytes(id.as_bytes(), HexCase::Lower).unwrap();
+        assert_eq!(bytes[..2], [0x46, 0x62]);
+        assert_eq!(&uuid_text(&bytes), id.as_bytes());
+        assert_eq!(
+            uuid_bytes(b"46621448-3CAA-4BBB-8CCC-123456789ABC", HexCase::Lower),
+            None
+        );
+        assert_eq!(
+            uuid_bytes(b"46621448-3CAA-4BBB-8CCC-123456789ABC", HexCase::Any),
+            Some(bytes)
+        );
         assert!(is_uuid("46621448-3CAA-4BBB-8CCC-123456789ABC"));
         assert!(!is_uuid("46621448-3caa-4bbb-8ccc-123456789ab"));
         assert!(!is_uuid("agent-1234"));

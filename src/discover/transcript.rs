@@ -79,19 +79,8 @@ impl RecordUuid {
         match self {
             RecordUuid::Other(s) => f(s),
             RecordUuid::Canonical(bytes) => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                let mut buf = [b'-'; 36];
-                let mut at = 0;
-                for (i, b) in bytes.iter().enumerate() {
-                    if matches!(i, 4 | 6 | 8 | 10) {
-                        at += 1;
-                    }
-                    buf[at] = HEX[usize::from(b >> 4)];
-                    buf[at + 1] = HEX[usize::from(b & 15)];
-                    at += 2;
-                }
-                // Only ASCII hex digits and hyphens were written.
-                f(std::str::from_utf8(&buf).unwrap_or_default())
+                // Only ASCII hex digits and hyphens.
+                f(std::str::from_utf8(&super::uuid_text(bytes)).unwrap_or_default())
             }
         }
     }

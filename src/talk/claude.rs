@@ -148,15 +148,7 @@ pub(super) fn new_session_id() -> Result<String> {
     getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("getting random bytes: {e}"))?;
     b[6] = (b[6] & 0x0f) | 0x40; // version 4
     b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    ))
+    Ok(String::from_utf8_lossy(&crate::discover::uuid_text(&b)).into_owned())
 }
 
 #[cfg(test)]
