@@ -142,7 +142,8 @@ fn real_interactive_talk_in_pty() {
     );
     pty.settle(Duration::from_millis(500));
     pty.send_line("Where is the key? CANARY-22");
-    pty.expect("MARKERS: CANARY-21 CANARY-22", SCREEN);
+    // Painted over the resumed answer: looked for on the screen (see expect_screen).
+    pty.expect_screen("MARKERS: CANARY-21 CANARY-22", SCREEN);
     pty.settle(Duration::from_millis(500));
     pty.send_line("/exit");
     pty.expect("claude --resume", SCREEN);
@@ -1043,7 +1044,8 @@ fn interactive_talk(
     pty.expect_claude_prompt(SCREEN);
     pty.settle(Duration::from_millis(500));
     pty.send_line(question);
-    pty.expect(answer, SCREEN);
+    // Painted over the resumed answer: looked for on the screen (see expect_screen).
+    pty.expect_screen(answer, SCREEN);
     pty.settle(Duration::from_millis(500));
     pty.send_line("/exit");
     pty.expect("claude --resume", SCREEN);

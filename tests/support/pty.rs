@@ -137,6 +137,12 @@ impl Pty {
 
     /// Waits until `needle` is on the screen (see [`Pty::screen`]); panics with the
     /// screen after `limit`.
+    ///
+    /// The way to wait for an answer painted where an earlier one was (a resumed or
+    /// second answer, `MARKERS: A` then `MARKERS: A B`): claude's diffing renderer skips
+    /// the cells that already hold the right character, so the stream [`Pty::expect`]
+    /// reads can lack text the screen shows (2.1.197 has sent `ARKERS: ...` without its
+    /// `M`, and dropped the spaces between markers).
     pub fn expect_screen(&mut self, needle: &str, limit: Duration) {
         let start = Instant::now();
         loop {
